@@ -1,0 +1,114 @@
+r"""Building blocks that carry the time axis: tensors flow as ``[T, B, ...]``.
+
+Nothing in these networks feeds back, so a stateless layer (convolution, linear, pooling) run
+once on the merged ``[T*B, ...]`` batch gives exactly the per-step results; only the neurons
+loop over time. An ANN twin runs the same blocks with ``T = 1``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import _checks
+
+__all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "LastStep", "Residual", "Subsample"]
+
+
+class TimeBatched(nn.Module):
+    """Run a stateless ``module`` on ``[T, B, ...]`` by merging time into the batch: ``[T*B, ...]``."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps, batch = x.shape[:2]
+        y = self.module(x.reshape(steps * batch, *x.shape[2:]))
+        return y.reshape(steps, batch, *y.shape[1:])
+
+
+class Flatten(nn.Module):
+    """``[T, B, C, H, W]`` -> ``[T, B, C*H*W]``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2)
+
+
+class TimeFixedDropout(nn.Module):
+    r"""Dropout with ONE mask per forward call, reused at every time step (paper-spec section 5).
+
+    :math:`y[t] = x[t] \odot m / (1 - p)`, :math:`m \sim \mathrm{Bernoulli}(1-p)` of shape
+    ``[1, B, ...]``; identity in ``eval()`` mode. With ``T = 1`` this is ordinary dropout.
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = _checks.probability("p", p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        mask = torch.empty_like(x[:1]).bernoulli_(1 - self.p) / (1 - self.p)
+        return x * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class OutputIntegrator(nn.Module):
+    r"""The non-spiking output layer's membrane, read out at the end of the window.
+
+    :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])`, so
+    :math:`V_{out}[T]/T = \frac{1}{T}\sum_{t=1}^{T} \lambda^{T-t+1} I[t]`. Input ``[T, B, K]``, output ``[B, K]``.
+    """
+
+    def __init__(self, leak: float = 0.99):
+        super().__init__()
+        self.leak = _checks.leak("leak", leak)
+
+    def forward(self, current: torch.Tensor) -> torch.Tensor:
+        steps = current.shape[0]
+        weights = self.leak ** torch.arange(steps, 0, -1, device=current.device, dtype=torch.float32)
+        return torch.tensordot(weights.to(current.dtype) / steps, current, dims=1)
+
+    def extra_repr(self) -> str:
+        return f"leak={self.leak}"
+
+
+class LastStep(nn.Module):
+    """The ANN twin's read-out: ``[1, B, K]`` -> ``[B, K]``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[-1]
+
+
+class Subsample(nn.Module):
+    """Parameter-free stride-``s`` subsampling, ``x[..., ::s, ::s]`` (the last ResNet11 shortcut)."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., :: self.stride, :: self.stride]
+
+
+class Residual(nn.Module):
+    r"""A residual block of two 3x3 convolutions whose shortcut enters the second neuron's membrane.
+
+    .. math::  h = N_1(W_1 * x), \quad y = N_2(W_2 * h + S(x))
+
+    where :math:`x` are the block's input *spikes*, :math:`S` the shortcut (1x1 convolution,
+    subsampling or identity) and :math:`N_2` integrates the sum as its input current, i.e. the
+    shortcut is added into the membrane potential before thresholding (paper-spec section 4).
+    """
+
+    def __init__(self, conv1: nn.Module, neuron1: nn.Module, dropout: nn.Module,
+                 conv2: nn.Module, shortcut: nn.Module, neuron2: nn.Module):
+        super().__init__()
+        self.conv1, self.neuron1, self.dropout = conv1, neuron1, dropout
+        self.conv2, self.shortcut, self.neuron2 = conv2, shortcut, neuron2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.dropout(self.neuron1(self.conv1(x)))
+        return self.neuron2(self.conv2(h) + self.shortcut(x))

@@ -1,0 +1,231 @@
+r"""Leaky integrate-and-fire (LIF) and integrate-and-fire (IF) neurons in discrete time.
+
+Per time step :math:`t = 1..T`, in the paper's order (paper-spec section 1):
+
+.. math::
+
+    H[t] &= V[t-1] + I[t]                 && \text{integrate the input current } I = W x
+
+    s[t] &= 1[H[t] > V_{th}]              && \text{fire (strict inequality)}
+
+    R[t] &= H[t]\,(1 - s[t])              && \text{reset to zero (or } H - V_{th} s \text{)}
+
+    V[t] &= \lambda R[t]                  && \text{leak, after the reset}
+
+so :math:`V[t] = \lambda (V[t-1] + I[t])(1 - s[t])`. ``H`` is the *membrane* that
+``record=True`` keeps (after integration, before reset). An IF neuron is the case
+:math:`\lambda = 1`.
+
+Backward (the paper's rule, ``surrogate="paper"``): :math:`\partial s/\partial H = s / V_{th}`;
+the membrane carries gradient through time with the leak treated as identity (detached) and the
+factor :math:`(1 - s)` at the reset (the reset's spike is detached). With leak correction the
+gradient arriving at the spike output is multiplied at every step by
+
+.. math::
+
+    NG = 1[LF > 10^{-3}] + \ln(\lambda)\, LF / \gamma, \quad
+    LF = \sum_t \lambda^{T-t} s[t], \quad \gamma = \sum_t s[t] \;(1 \text{ where } < 10^{-3}).
+
+Two implementations give the same numbers: ``backend="fused"`` (default) runs the whole time
+loop inside one :class:`torch.autograd.Function` and writes the backward recursion by hand,
+saving only the spikes (and the membrane for surrogates that need it); ``backend="reference"``
+is the textbook per-step loop that autograd differentiates, kept to test the fused one against.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from . import _checks
+from . import surrogate as _surrogate
+
+__all__ = ["LIF", "IF", "RESETS", "BACKENDS", "leak_correction_factor", "lif_reference", "lif_fused"]
+
+RESETS = ("zero", "subtract")
+BACKENDS = ("fused", "reference")
+
+
+def leak_correction_factor(spikes: torch.Tensor, leak: float) -> torch.Tensor:
+    r"""The paper's per-neuron leak correction :math:`NG` from a spike train ``[T, ...]``.
+
+    .. math::  NG = 1[LF > 10^{-3}] + \ln(\lambda)\,LF/\gamma, \quad
+               LF = \sum_{t=1}^{T} \lambda^{T-t} s[t], \quad \gamma = \sum_t s[t]
+
+    With :math:`\lambda = 0.99` a neuron that fired has :math:`NG \in [1 + \ln 0.99, 1]
+    \approx [0.98995, 1]`; a silent one has :math:`NG = 0`. Returns a tensor of shape ``[...]``.
+    """
+    steps = spikes.shape[0]
+    spikes = spikes.float()
+    powers = leak ** torch.arange(steps - 1, -1, -1, dtype=torch.float32, device=spikes.device)
+    lf = torch.tensordot(powers, spikes, dims=1)
+    gamma = spikes.abs().sum(0)
+    gamma = torch.where(gamma < 1e-3, torch.ones_like(gamma), gamma)
+    return (lf > 1e-3).float() + math.log(leak) * lf / gamma
+
+
+class _ScaleGrad(torch.autograd.Function):
+    """Identity forward; multiplies the incoming gradient by a fixed ``scale`` (broadcast over T)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(scale)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (scale,) = ctx.saved_tensors
+        return grad * scale.to(grad.dtype), None
+
+
+def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: str,
+                  rule: _surrogate.Surrogate, detach_leak: bool, leak_correction: bool):
+    """The textbook loop, differentiated by autograd. Returns ``(spikes, membrane)``, both ``[T, ...]``."""
+    v = torch.zeros_like(current[0], dtype=torch.float32)
+    spikes, membranes = [], []
+    for t in range(current.shape[0]):
+        h = v + current[t]                                    # integrate
+        s = _surrogate.spike(h, threshold, rule)              # fire
+        kept = s.detach()
+        r = h * (1 - kept) if reset == "zero" else h - threshold * kept   # reset
+        v = r - (1 - leak) * r.detach() if detach_leak else leak * r    # leak
+        spikes.append(s)
+        membranes.append(h)
+    spikes, membranes = torch.stack(spikes), torch.stack(membranes)
+    if leak_correction:
+        spikes = _ScaleGrad.apply(spikes, leak_correction_factor(spikes.detach(), leak))
+    return spikes.to(current.dtype), membranes
+
+
+class _LIFScan(torch.autograd.Function):
+    """The whole time loop as one autograd node: no per-step graph."""
+
+    @staticmethod
+    def forward(ctx, current, leak, threshold, reset, rule, detach_leak, leak_correction, keep_membrane,
+                save_membrane):
+        steps = current.shape[0]
+        v = torch.zeros_like(current[0], dtype=torch.float32)
+        spikes = torch.empty_like(current)
+        membrane = torch.empty_like(current, dtype=torch.float32) if (keep_membrane or save_membrane) else None
+        for t in range(steps):
+            v.add_(current[t])                                # H[t] = V[t-1] + I[t]
+            if membrane is not None:
+                membrane[t].copy_(v)
+            fired = v > threshold                             # s[t] = 1[H > V_th]
+            spikes[t].copy_(fired)
+            if reset == "zero":
+                v.masked_fill_(fired, 0.0)                    # R = H (1 - s)
+            else:
+                v.sub_(fired.to(v.dtype), alpha=threshold)    # R = H - V_th s
+            if leak != 1.0:
+                v.mul_(leak)                                  # V[t] = lam R
+        ctx.params = (leak, threshold, reset, rule, detach_leak, leak_correction)
+        ctx.save_for_backward(spikes, membrane if rule.needs_membrane else None)
+        if membrane is None:
+            return spikes, None
+        ctx.mark_non_differentiable(membrane)
+        return spikes, (membrane if keep_membrane else None)
+
+    @staticmethod
+    def backward(ctx, grad_spikes, _grad_membrane):
+        leak, threshold, reset, rule, detach_leak, leak_correction = ctx.params
+        spikes, membrane = ctx.saved_tensors
+        grad = grad_spikes.float()
+        if leak_correction:
+            grad = grad * leak_correction_factor(spikes, leak)
+        s = spikes.float()
+        # a[t] = dL/ds[t] * ds/dH[t]: the part of dL/dH[t] that enters through the spike
+        grad_h = grad * rule.grad(membrane, s, threshold)
+        carry = 1.0 if detach_leak else leak                  # dV[t]/dR[t]
+        keep = 1 - s if reset == "zero" else None             # dR[t]/dH[t]
+        # dL/dH[t] = a[t] + carry * dR/dH[t] * dL/dH[t+1], and dL/dI[t] = dL/dH[t]
+        for t in range(spikes.shape[0] - 2, -1, -1):
+            if keep is None:
+                grad_h[t].add_(grad_h[t + 1], alpha=carry)
+            else:
+                grad_h[t].addcmul_(keep[t], grad_h[t + 1], value=carry)
+        return grad_h.to(grad_spikes.dtype), None, None, None, None, None, None, None, None
+
+
+def lif_fused(current: torch.Tensor, leak: float, threshold: float, reset: str,
+              rule: _surrogate.Surrogate, detach_leak: bool, leak_correction: bool,
+              keep_membrane: bool = False):
+    """The fused scan. Returns ``(spikes, membrane or None)``; same numbers as :func:`lif_reference`."""
+    save_membrane = rule.needs_membrane and torch.is_grad_enabled() and current.requires_grad
+    return _LIFScan.apply(current, leak, threshold, reset, rule, detach_leak, leak_correction,
+                          keep_membrane, save_membrane)
+
+
+class LIF(nn.Module):
+    r"""A layer of leaky integrate-and-fire neurons: currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``.
+
+    Args:
+        leak: :math:`\lambda \in (0, 1]`, the factor the membrane keeps per step (0.99: :math:`\tau \approx 100` steps).
+        threshold: :math:`V_{th} > 0`.
+        reset: ``"zero"`` (:math:`V \leftarrow V(1-s)`, the paper's) or ``"subtract"`` (:math:`V \leftarrow V - s V_{th}`).
+        surrogate: a name from :data:`snnbp.surrogate.NAMES` or a :class:`~snnbp.surrogate.Surrogate`.
+        leak_correction: multiply the spike-output gradient by the paper's :math:`NG`.
+        record: keep ``.membrane`` (:math:`H`, after integration, before reset) and ``.spikes``
+            of the last call, detached, for plotting.
+        detach_leak: treat the leak as identity in the backward pass. Default: True for the
+            ``"paper"`` surrogate (as in the authors' scripts), False for the others.
+        backend: ``"fused"`` (one autograd node for all T steps) or ``"reference"`` (per-step autograd).
+    """
+
+    def __init__(self, leak: float = 0.99, threshold: float = 1.0, reset: str = "zero",
+                 surrogate: str | _surrogate.Surrogate = "paper", leak_correction: bool = True,
+                 record: bool = False, *, detach_leak: bool | None = None, backend: str = "fused"):
+        super().__init__()
+        self.leak = _checks.leak("leak", leak)
+        self.threshold = _checks.positive("threshold", threshold)
+        self.reset = _checks.choice("reset", reset, RESETS)
+        self.surrogate = _surrogate.get(surrogate)
+        self.leak_correction = bool(leak_correction)
+        self.record = bool(record)
+        self.detach_leak = isinstance(self.surrogate, _surrogate.Paper) if detach_leak is None else bool(detach_leak)
+        self.backend = _checks.choice("backend", backend, BACKENDS)
+        self.membrane: torch.Tensor | None = None
+        self.spikes: torch.Tensor | None = None
+
+    def forward(self, current: torch.Tensor) -> torch.Tensor:
+        if not isinstance(current, torch.Tensor):
+            raise TypeError(f"current must be a torch.Tensor [T, B, ...], got {type(current).__name__}")
+        if current.dim() < 2:
+            raise ValueError(f"current must have shape [T, B, ...] (at least 2 dimensions), got {tuple(current.shape)}")
+        args = (self.leak, self.threshold, self.reset, self.surrogate, self.detach_leak, self.leak_correction)
+        if self.backend == "fused":
+            spikes, membrane = lif_fused(current, *args, keep_membrane=self.record)
+        else:
+            spikes, membrane = lif_reference(current, *args)
+        if self.record:
+            self.membrane, self.spikes = membrane.detach(), spikes.detach()
+        return spikes
+
+    @torch.no_grad()
+    def step(self, v: torch.Tensor, current: torch.Tensor):
+        r"""One time step without gradients, for teaching and for naive loops.
+
+        Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes, and the
+        membrane after integration :math:`H = V + I`.
+        """
+        h = v + current
+        s = (h > self.threshold).to(h.dtype)
+        r = h * (1 - s) if self.reset == "zero" else h - self.threshold * s
+        return self.leak * r, s, h
+
+    def extra_repr(self) -> str:
+        return (f"leak={self.leak}, threshold={self.threshold}, reset={self.reset!r}, "
+                f"surrogate={self.surrogate.name!r}, leak_correction={self.leak_correction}")
+
+
+class IF(LIF):
+    r"""Non-leaky integrate-and-fire neurons (:math:`\lambda = 1`), the paper's neuron after
+    2x2 average pooling: threshold 0.75, hard reset, gradient straight through at the neurons
+    that fired (:math:`\partial s/\partial H = s`), no leak correction."""
+
+    def __init__(self, threshold: float = 0.75, reset: str = "zero",
+                 surrogate: str | _surrogate.Surrogate = "straight_through",
+                 leak_correction: bool = False, record: bool = False, *, backend: str = "fused"):
+        super().__init__(leak=1.0, threshold=threshold, reset=reset, surrogate=surrogate,
+                         leak_correction=leak_correction, record=record, backend=backend)

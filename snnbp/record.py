@@ -1,0 +1,77 @@
+"""Recording what a network does: per-layer spikes (and membranes) for rasters and firing rates.
+
+    with snnbp.record(model, membranes=True) as rec:
+        model(images)
+    rec.spikes["lif1"]      # [T, B, ...] of the last forward call, on the CPU
+    rec.rates()             # mean spikes per neuron per time step, per layer, over all calls
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from .encoding import PoissonEncoder
+from .neurons import LIF
+
+__all__ = ["Recording", "record"]
+
+
+class Recording:
+    """Spikes and membranes captured by :func:`record`.
+
+    ``spikes``/``membranes``: layer name -> tensor ``[T, B, ...]`` of the last call (CPU, detached).
+    ``counts``: layer name -> total |spikes| over every call; ``neuron_steps``: the matching
+    number of neuron-time-steps, so ``counts / neuron_steps`` is the mean firing rate.
+    """
+
+    def __init__(self) -> None:
+        self.spikes: dict[str, torch.Tensor] = {}
+        self.membranes: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, float] = {}
+        self.neuron_steps: dict[str, int] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.spikes)
+
+    def _store(self, name: str, spikes: torch.Tensor, membrane: torch.Tensor | None) -> None:
+        spikes = spikes.detach()
+        self.counts[name] = self.counts.get(name, 0.0) + float(spikes.abs().sum())
+        self.neuron_steps[name] = self.neuron_steps.get(name, 0) + spikes.numel()
+        self.spikes[name] = spikes.cpu()
+        if membrane is not None:
+            self.membranes[name] = membrane.detach().cpu()
+
+    def rates(self) -> dict[str, float]:
+        """Mean firing rate per layer: spikes per neuron per time step, over all recorded calls."""
+        return {name: self.counts[name] / max(self.neuron_steps[name], 1) for name in self.counts}
+
+
+def _short(name: str) -> str:
+    return name.removeprefix("features.")
+
+
+@contextmanager
+def record(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
+    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``."""
+    rec = Recording()
+    handles, saved_flags = [], []
+    for name, module in model.named_modules():
+        if isinstance(module, PoissonEncoder):
+            handles.append(module.register_forward_hook(
+                lambda m, args, out: rec._store("input", out, None)))
+        elif isinstance(module, LIF):
+            saved_flags.append((module, module.record))
+            module.record = module.record or membranes
+            handles.append(module.register_forward_hook(
+                lambda m, args, out, key=_short(name): rec._store(key, out, m.membrane if membranes else None)))
+    try:
+        yield rec
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, flag in saved_flags:
+            module.record = flag

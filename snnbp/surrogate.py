@@ -1,0 +1,150 @@
+r"""Spike functions and their surrogate derivatives.
+
+A spiking neuron fires when its membrane potential crosses the threshold:
+
+.. math::  s = \Theta(V - V_{th}) = 1[V > V_{th}]
+
+The Heaviside step :math:`\Theta` has zero derivative almost everywhere, so backpropagation
+needs a *surrogate* :math:`\partial s / \partial V`. Every surrogate here keeps the exact step in
+the forward pass and changes only the backward pass. Choose one by name::
+
+    snnbp.surrogate.get("paper")          # Lee et al. 2020: 1[V > V_th] / V_th
+    snnbp.surrogate.get("fast_sigmoid")   # Zenke & Ganguli 2018 (SuperSpike)
+    snnbp.surrogate.FastSigmoid(slope=10) # or an instance with other parameters
+
+``u = V - V_th`` below is the distance to threshold.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import _checks
+
+__all__ = ["Surrogate", "Paper", "StraightThrough", "FastSigmoid", "ATan", "Sigmoid",
+           "NAMES", "get", "spike"]
+
+
+class Surrogate:
+    """A spike function's backward rule: :meth:`grad` returns :math:`\\partial s / \\partial V`.
+
+    ``needs_membrane`` is False when the rule depends on the spikes alone, so the fused neuron
+    can save only the (boolean) spikes for the backward pass.
+    """
+
+    name: str = "surrogate"
+    needs_membrane: bool = True
+
+    def grad(self, membrane: torch.Tensor | None, spikes: torch.Tensor, threshold: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+class Paper(Surrogate):
+    r"""The paper's approximate derivative of a spiking neuron seen as a rate unit.
+
+    Over a window an IF neuron emits about :math:`a \approx net / V_{th}` spikes for a total
+    input :math:`net`, so :math:`\partial a / \partial net \approx 1 / V_{th}`. The scripts pass
+    this straight through at the neurons that fired:
+
+    .. math::  \partial s / \partial V = 1[V > V_{th}] / V_{th} = s / V_{th}
+
+    The leak correction (``LIF(leak_correction=True)``) multiplies the gradient at the spike
+    output by :math:`NG = 1[LF > 10^{-3}] + \ln(\lambda) LF / \gamma`; see :mod:`snnbp.neurons`.
+    """
+
+    name = "paper"
+    needs_membrane = False
+
+    def grad(self, membrane, spikes, threshold):
+        return spikes / threshold
+
+
+class StraightThrough(Surrogate):
+    r"""Straight-through at the neurons that fired, unscaled: :math:`\partial s/\partial V = s`.
+
+    The paper's rule for the IF neurons after average pooling (no :math:`1/V_{th}`).
+    """
+
+    name = "straight_through"
+    needs_membrane = False
+
+    def grad(self, membrane, spikes, threshold):
+        return spikes
+
+
+class FastSigmoid(Surrogate):
+    r"""Fast sigmoid (SuperSpike, Zenke & Ganguli 2018):
+    :math:`\partial s/\partial V = 1 / (1 + k|u|)^2`, slope :math:`k` (default 25, as snnTorch)."""
+
+    name = "fast_sigmoid"
+
+    def __init__(self, slope: float = 25.0):
+        self.slope = _checks.positive("slope", slope)
+
+    def grad(self, membrane, spikes, threshold):
+        return 1.0 / (1.0 + self.slope * (membrane - threshold).abs()) ** 2
+
+
+class ATan(Surrogate):
+    r"""Arc-tangent (Fang et al. 2021):
+    :math:`\partial s/\partial V = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha u)^2}`, default :math:`\alpha = 2`."""
+
+    name = "atan"
+
+    def __init__(self, alpha: float = 2.0):
+        self.alpha = _checks.positive("alpha", alpha)
+
+    def grad(self, membrane, spikes, threshold):
+        u = membrane - threshold
+        return (self.alpha / 2) / (1 + (math.pi / 2 * self.alpha * u) ** 2)
+
+
+class Sigmoid(Surrogate):
+    r"""Logistic sigmoid: :math:`\partial s/\partial V = k\,\sigma(ku)(1-\sigma(ku))`, slope
+    :math:`k` (default 25, as snnTorch)."""
+
+    name = "sigmoid"
+
+    def __init__(self, slope: float = 25.0):
+        self.slope = _checks.positive("slope", slope)
+
+    def grad(self, membrane, spikes, threshold):
+        sig = torch.sigmoid(self.slope * (membrane - threshold))
+        return self.slope * sig * (1 - sig)
+
+
+_REGISTRY = {cls.name: cls for cls in (Paper, StraightThrough, FastSigmoid, ATan, Sigmoid)}
+NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def get(surrogate: str | Surrogate) -> Surrogate:
+    """Return a surrogate instance from its name (one of :data:`NAMES`) or pass an instance through."""
+    if isinstance(surrogate, Surrogate):
+        return surrogate
+    return _REGISTRY[_checks.choice("surrogate", surrogate, NAMES)]()
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside forward, surrogate backward: the single-step spike of the reference neuron."""
+
+    @staticmethod
+    def forward(ctx, membrane, threshold, rule):
+        spikes = (membrane > threshold).to(membrane.dtype)
+        ctx.save_for_backward(membrane, spikes)
+        ctx.threshold, ctx.rule = threshold, rule
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        membrane, spikes = ctx.saved_tensors
+        return grad_spikes * ctx.rule.grad(membrane, spikes, ctx.threshold), None, None
+
+
+def spike(membrane: torch.Tensor, threshold: float = 1.0, surrogate: str | Surrogate = "paper") -> torch.Tensor:
+    r"""One spike decision :math:`s = 1[V > V_{th}]` whose backward is the chosen surrogate."""
+    return _Spike.apply(membrane, float(threshold), get(surrogate))
