@@ -211,6 +211,8 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
 
     ``timesteps``, ``dropout`` and any other :class:`~snnbp.presets.Preset` field given in
     ``overrides`` (e.g. ``surrogate="atan"``, ``leak_correction=False``) replace the preset's.
+    The leak correction belongs to the paper's derivative: choosing another ``surrogate`` turns it
+    off unless ``leak_correction`` is given too (its :math:`NG = 0` would silence neurons that never fired).
     """
     _checks.choice("model", name, NAMES)
     dataset_info(dataset)
@@ -218,5 +220,7 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
         _checks.count("timesteps", timesteps)
     if dropout is not None:
         _checks.probability("dropout", dropout)
+    if overrides.get("surrogate", "paper") != "paper":
+        overrides.setdefault("leak_correction", False)
     config = presets.get(preset, name, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
     return Network(name, dataset, config, spiking=spiking, backend=backend)

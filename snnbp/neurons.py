@@ -165,7 +165,8 @@ class LIF(nn.Module):
         threshold: :math:`V_{th} > 0`.
         reset: ``"zero"`` (:math:`V \leftarrow V(1-s)`, the paper's) or ``"subtract"`` (:math:`V \leftarrow V - s V_{th}`).
         surrogate: a name from :data:`snnbp.surrogate.NAMES` or a :class:`~snnbp.surrogate.Surrogate`.
-        leak_correction: multiply the spike-output gradient by the paper's :math:`NG`.
+        leak_correction: multiply the spike-output gradient by the paper's :math:`NG` (part of the paper's
+            rule; :math:`NG = 0` for a neuron that never fired, which silences smooth surrogates).
         record: keep ``.membrane`` (:math:`H`, after integration, before reset) and ``.spikes``
             of the last call, detached, for plotting.
         detach_leak: treat the leak as identity in the backward pass. Default: True for the
