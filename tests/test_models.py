@@ -1,0 +1,179 @@
+"""Every model: shapes, weight counts from the layer table, ANN twin, time-batched == per-step loop."""
+import pytest
+import torch
+from torch import nn
+
+import snnbp
+from snnbp import models
+from snnbp.layers import Flatten, Residual, Subsample, TimeBatched, TimeFixedDropout
+from snnbp.neurons import LIF
+
+SHAPES = {"digits": (1, 8), "mnist": (1, 28), "svhn": (3, 32), "cifar10": (3, 32)}
+PAIRS = [(m, d) for m in models.NAMES for d in ("digits", "mnist", "cifar10") if not (m == "vgg11" and d == "digits")]
+
+
+def weights_from_table(name, dataset, classes=10):
+    """Count weights by walking the layer table by hand (independent of the builder)."""
+    channels, size = SHAPES[dataset]
+    flat, total = None, 0
+    for item in models.TABLES[name].layers:
+        if isinstance(item, int):
+            item = ("conv", item, 3, 1)
+        if item == "A":
+            size //= 2
+        elif item[0] == "conv":
+            _, out, k, pad = item
+            total += channels * out * k * k
+            channels, size = out, size + 2 * pad - k + 1
+        elif item[0] == "block":
+            _, out, stride, shortcut = item
+            total += channels * out * 9 + out * out * 9 + (channels * out if shortcut == "conv" else 0)
+            channels, size = out, (size - 1) // stride + 1
+        elif item[0] == "fc":
+            flat = flat or channels * size * size
+            total += flat * item[1]
+            flat = item[1]
+    return total + (flat or channels * size * size) * classes
+
+
+def n_weights(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_confirmed_tables_have_the_papers_weight_counts():
+    assert n_weights(models.build("vgg9", "cifar10")) == 5_938_880
+    # LeNet: 1*20*25 + 20*50*25 + 2450*200 + 200*10
+    assert n_weights(models.build("lenet", "mnist")) == 500 + 25_000 + 490_000 + 2_000
+    # ResNet11: stem 3*64*9; blocks (64->128, 1x1), (128->256 s2, 1x1 s2), (256->512, 1x1), (512->512 s2, none);
+    # FC 8192*1024 + 1024*10
+    blocks = [(64, 128, True), (128, 256, True), (256, 512, True), (512, 512, False)]
+    expected = 3 * 64 * 9 + sum(i * o * 9 + o * o * 9 + (i * o if sc else 0) for i, o, sc in blocks) + 8192 * 1024 + 10240
+    assert n_weights(models.build("resnet11", "cifar10")) == expected == 17_936_064
+
+
+def test_unconfirmed_tables_are_marked():
+    assert {n for n, t in models.TABLES.items() if t.confirmed} == {"lenet", "vgg9", "resnet11"}
+    assert all("not" in t.source for n, t in models.TABLES.items() if not t.confirmed)
+
+
+@pytest.mark.parametrize("name, dataset", PAIRS)
+def test_shapes_counts_and_ann_twin(name, dataset):
+    torch.manual_seed(0)
+    snn = models.build(name, dataset, timesteps=2)
+    ann = models.build(name, dataset, spiking=False)
+    c, s = SHAPES[dataset]
+    x = torch.rand(2, c, s, s)
+    assert snn(x).shape == (2, 10) and ann(x).shape == (2, 10)
+    assert n_weights(snn) == n_weights(ann) == weights_from_table(name, dataset)
+    assert [p.shape for p in snn.parameters()] == [p.shape for p in ann.parameters()]
+    assert all(not isinstance(m, LIF) for m in ann.modules())
+    assert all(m.bias is None for m in snn.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+
+def test_init_follows_the_preset():
+    torch.manual_seed(0)
+    vgg, res = models.build("vgg9", "cifar10"), models.build("resnet11", "cifar10")
+    w_vgg = vgg.features.conv6.module.weight       # fan_in 256*9
+    w_res = res.features.block3.conv2.module.weight  # fan_in 512*9
+    assert w_vgg.std().item() == pytest.approx((2 / (256 * 9)) ** 0.5, rel=0.02)
+    assert w_res.std().item() == pytest.approx((1 / (512 * 9)) ** 0.5, rel=0.02)
+
+
+def naive_step(module, x, state):
+    """Run ``module`` on ONE time step ``x`` [B, ...], keeping neuron membranes in ``state``."""
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            x = naive_step(child, x, state)
+        return x
+    if isinstance(module, TimeBatched):
+        return module.module(x)
+    if isinstance(module, LIF):
+        v = state.get(id(module), torch.zeros_like(x))
+        state[id(module)], s, _ = module.step(v, x)
+        return s
+    if isinstance(module, Residual):
+        h = naive_step(module.conv1, x, state)
+        h = naive_step(module.neuron1, h, state)
+        current = naive_step(module.conv2, h, state) + naive_step(module.shortcut, x, state)
+        return naive_step(module.neuron2, current, state)
+    if isinstance(module, Flatten):
+        return x.flatten(1)
+    if isinstance(module, (Subsample, nn.Identity, TimeFixedDropout)):   # dropout: identity in eval()
+        return module(x)
+    raise AssertionError(f"unexpected module {module}")
+
+
+@pytest.mark.parametrize("name, dataset", [("mlp", "digits"), ("lenet", "mnist"), ("vgg9", "digits"),
+                                           ("resnet11", "digits"), ("resnet7", "digits")])
+def test_time_batched_forward_equals_naive_per_step_loop(name, dataset):
+    torch.manual_seed(1)
+    model = models.build(name, dataset, timesteps=12).eval()
+    c, s = SHAPES[dataset]
+    spikes = model.encode(torch.rand(3, c, s, s))
+    with torch.no_grad():
+        batched = model.readout(model.classifier(model.features(spikes)))
+        state, v_out = {}, 0
+        for t in range(spikes.shape[0]):
+            current = model.classifier.module(naive_step(model.features, spikes[t], state))
+            v_out = model.config.leak * (v_out + current)           # V_out <- lam (V_out + W s)
+        naive = v_out / spikes.shape[0]
+    assert torch.allclose(batched, naive, atol=1e-5)
+
+
+def test_residual_shortcut_enters_the_membrane_of_the_second_neuron():
+    model = models.build("resnet11", "digits", timesteps=4).eval()
+    block = model.features.block4
+    assert isinstance(block.shortcut, Subsample)
+    seen = {}
+    block.neuron2.register_forward_pre_hook(lambda m, args: seen.setdefault("current", args[0]))
+    x = (torch.rand(4, 2, 512, 2, 2) < 0.5).float()
+    block(x)
+    expected = block.conv2(block.dropout(block.neuron1(block.conv1(x)))) + x[..., ::2, ::2]
+    assert torch.allclose(seen["current"], expected)
+
+
+def test_dropout_is_placed_after_hidden_lif_layers_and_shares_its_mask_over_time():
+    model = models.build("vgg9", "cifar10", timesteps=5)
+    drops = [m for m in model.modules() if isinstance(m, TimeFixedDropout)]
+    assert len(drops) == 8 and all(d.p == 0.2 for d in drops)
+    assert not any(isinstance(m, TimeFixedDropout) for m in models.build("lenet", "mnist").modules())
+    assert models.build("vgg9", "cifar10", dropout=0.5).features.drop1.p == 0.5
+
+
+def test_timesteps_can_change_after_building():
+    model = models.build("mlp", "digits", timesteps=3)
+    model.timesteps = 7
+    with snnbp.record(model) as rec:
+        model(torch.rand(2, 1, 8, 8))
+    assert rec.spikes["input"].shape[0] == 7
+    with pytest.raises(ValueError, match="timesteps"):
+        model.timesteps = 0
+    with pytest.raises(ValueError, match="ANN twin"):
+        models.build("mlp", "digits", spiking=False).timesteps = 3
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: models.build("alexnet", "mnist"), ValueError, "unknown model 'alexnet'.*'vgg9'"),
+    (lambda: models.build("lenet", "imagenet"), ValueError, "unknown dataset 'imagenet'.*'mnist'"),
+    (lambda: models.build("lenet", "mnist", preset="best"), ValueError, "preset"),
+    (lambda: models.build("lenet", "mnist", timesteps=0), ValueError, "timesteps"),
+    (lambda: models.build("lenet", "mnist", dropout=1.0), ValueError, "dropout"),
+    (lambda: models.build("vgg11", "digits"), ValueError, "below 1x1"),
+    (lambda: models.build("lenet", "mnist", surrogate="relu"), ValueError, "surrogate"),
+])
+def test_bad_build_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("x, error, match", [
+    (torch.rand(1, 28, 28), ValueError, r"\[B, C, H, W\] = \[B, 1, 28, 28\]"),
+    (torch.rand(2, 3, 28, 28), ValueError, "3 channels.*expects 1"),
+    (torch.rand(2, 1, 32, 32), ValueError, r"size \(32, 32\).*\(28, 28\)"),
+    (torch.full((2, 1, 28, 28), float("nan")), ValueError, "NaN"),
+    ([[0.0]], TypeError, "torch.Tensor"),
+])
+def test_bad_model_input(x, error, match):
+    model = models.build("lenet", "mnist", timesteps=2)
+    with pytest.raises(error, match=match):
+        model(x)

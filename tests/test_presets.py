@@ -1,0 +1,54 @@
+"""The paper's hyperparameters (paper-spec section 5) and the separate modern preset."""
+import pytest
+
+from snnbp import presets
+
+
+def test_paper_lenet_mnist():
+    p = presets.get("paper", "lenet", "mnist")
+    assert (p.lr, p.batch_size, p.epochs, p.milestones, p.gamma) == (0.0085, 64, 125, (75,), 0.2)
+    assert (p.dropout, p.init, p.rate_scale, p.timesteps, p.augment) == (0.0, "he", 0.5, 100, False)
+    assert (p.loss, p.optimizer, p.momentum, p.weight_decay) == ("mse_sum", "sgd", 0.0, 5e-4)
+    assert p.confirmed
+
+
+def test_paper_cifar10_networks():
+    vgg = presets.get("paper", "vgg9", "cifar10")
+    res = presets.get("paper", "resnet11", "cifar10")
+    assert (vgg.lr, vgg.dropout, vgg.init) == (0.0033, 0.2, "he")
+    assert (res.lr, res.dropout, res.init) == (0.0025, 0.25, "resnet")
+    for p in (vgg, res):
+        assert (p.batch_size, p.epochs, p.milestones, p.augment, p.timesteps) == (16, 150, (70, 100, 125), True, 100)
+        assert (p.leak, p.threshold, p.pool_threshold, p.reset, p.surrogate, p.leak_correction) == \
+            (0.99, 1.0, 0.75, "zero", "paper", True)
+        assert p.confirmed
+
+
+def test_unconfirmed_pairs_say_so():
+    for model, dataset in [("vgg7", "svhn"), ("resnet7", "svhn"), ("resnet9", "cifar10"), ("mlp", "digits")]:
+        p = presets.get("paper", model, dataset)
+        assert not p.confirmed and p.note
+
+
+def test_modern_is_separate_and_labelled():
+    m = presets.get("modern", "vgg9", "cifar10")
+    assert m.name == "modern" and m.loss == "cross_entropy" and m.optimizer == "adam"
+    assert m.timesteps < 100 and not m.confirmed and "not the paper" in m.note
+
+
+def test_replace_ignores_none_and_refuses_unknown_fields():
+    p = presets.get("paper", "lenet", "mnist")
+    assert p.replace(timesteps=None, lr=0.1).timesteps == 100
+    assert p.replace(lr=0.1).lr == 0.1
+    with pytest.raises(TypeError, match="unknown preset field.*learning_rate"):
+        p.replace(learning_rate=0.1)
+
+
+@pytest.mark.parametrize("args, match", [
+    (("fancy", "lenet", "mnist"), "preset.*'paper', 'modern'"),
+    (("paper", "alexnet", "mnist"), "model.*'lenet'"),
+    (("paper", "lenet", "imagenet"), "dataset.*'cifar10'"),
+])
+def test_unknown_names(args, match):
+    with pytest.raises(ValueError, match=match):
+        presets.get(*args)

@@ -1,0 +1,40 @@
+"""Recording spikes and membranes per layer."""
+import torch
+
+import snnbp
+
+
+def test_record_captures_input_and_every_neuron_layer():
+    torch.manual_seed(0)
+    model = snnbp.build("lenet", "digits", timesteps=6)
+    x = torch.rand(3, 1, 8, 8)
+    with snnbp.record(model, membranes=True) as rec:
+        model(x)
+    assert rec.names == ["input", "lif1", "if1", "lif2", "if2", "lif3"]
+    assert rec.spikes["input"].shape == (6, 3, 1, 8, 8)
+    assert rec.spikes["lif1"].shape == (6, 3, 20, 8, 8)
+    assert rec.membranes["lif1"].shape == rec.spikes["lif1"].shape
+    assert "input" not in rec.membranes
+    rates = rec.rates()
+    assert all(0 <= r <= 1 for r in rates.values())
+    assert abs(rates["lif1"] - rec.spikes["lif1"].mean().item()) < 1e-6
+
+
+def test_record_accumulates_rates_and_cleans_up():
+    torch.manual_seed(1)
+    model = snnbp.build("mlp", "digits", timesteps=4)
+    with snnbp.record(model, membranes=True) as rec:
+        model(torch.rand(2, 1, 8, 8))
+        model(torch.rand(5, 1, 8, 8))
+    assert rec.neuron_steps["lif1"] == 4 * 7 * 128
+    assert rec.spikes["lif1"].shape == (4, 5, 128)          # the last call
+    model(torch.rand(9, 1, 8, 8))                            # hooks are gone
+    assert rec.spikes["lif1"].shape == (4, 5, 128)
+    assert model.features.lif1.record is False and model.features.lif1.membrane is not None
+
+
+def test_record_names_residual_neurons():
+    model = snnbp.build("resnet7", "digits", timesteps=2)
+    with snnbp.record(model) as rec:
+        model(torch.rand(1, 1, 8, 8))
+    assert "block1.neuron1" in rec.names and "block2.neuron2" in rec.names
