@@ -1,0 +1,481 @@
+r"""Figures for the book: a membrane-potential explorer, spike rasters, f-I curves, surrogate
+derivatives and training curves. Chapters call these; they never copy plotting code.
+
+Two kinds of interactivity:
+
+* **Kernel-free** (the static HTML book, and Jupyter/Colab too). Every function returns a
+  :class:`plotly.graph_objects.Figure`; :func:`show` displays it as HTML. Sliders switch among
+  results computed *in Python* by :mod:`snnbp` beforehand: a figure whose
+  ``layout.meta["snnbp_lookup"]`` holds one entry per combination of slider positions gets a
+  small script (:data:`LOOKUP_JS`) that restyles the traces when any slider moves. Nothing is
+  recomputed in the browser, so what you see is what the library computes.
+* **Live** (a running kernel): :func:`live_membrane_explorer` is a set of ipywidgets sliders that
+  re-run the neuron for any value. Only show it when :func:`is_live` is True: a book build
+  executes notebooks without a front end, and a widget would be frozen into a dead snapshot.
+
+plotly.js itself comes from the page when it is there (the book loads a local copy, so it works
+offline), else from plotly's CDN (Jupyter, Colab).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from .neurons import LIF
+
+__all__ = ["show", "to_html", "is_live", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
+           "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
+           "surrogates", "history"]
+
+#: Colours used throughout the book (colour-blind safe, after Okabe & Ito).
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+# -- displaying ---------------------------------------------------------------------------------
+
+#: Wires a figure's sliders to ``layout.meta.snnbp_lookup``: the active index of every slider, in
+#: order, picks one precomputed entry ``{"traces": {index: {property: value}}, "title": text}``.
+LOOKUP_JS = """
+function snnbpLookup(gd) {
+  var lookup = gd.layout.meta && gd.layout.meta.snnbp_lookup;
+  if (!lookup) { return; }
+  function update() {
+    var index = 0;
+    for (var i = 0; i < lookup.shape.length; i++) {
+      index = index * lookup.shape[i] + (gd.layout.sliders[i].active || 0);
+    }
+    var entry = lookup.entries[index];
+    for (var trace in entry.traces) {
+      var change = {};
+      for (var prop in entry.traces[trace]) { change[prop] = [entry.traces[trace][prop]]; }
+      Plotly.restyle(gd, change, [parseInt(trace, 10)]);
+    }
+    if (entry.title !== undefined) { Plotly.relayout(gd, {"title.text": entry.title}); }
+  }
+  gd.on("plotly_sliderchange", update);
+}
+"""
+
+_TEMPLATE = """<div class="snnbp-figure">
+<div id="{div_id}" style="width:100%;height:{height}px;"></div>
+<script type="text/javascript">
+(function() {{
+  {lookup_js}
+  function draw() {{
+    var fig = {fig_json};
+    Plotly.newPlot("{div_id}", fig.data, fig.layout, {config}).then(snnbpLookup);
+  }}
+  if (window.Plotly) {{ draw(); return; }}
+  var amd = window.define;   // plotly.js must not register as an AMD module (classic Notebook)
+  window.define = undefined;
+  var script = document.createElement("script");
+  script.src = "{cdn}";
+  script.onload = function() {{ window.define = amd; draw(); }};
+  document.head.appendChild(script);
+}})();
+</script>
+</div>"""
+
+
+def to_html(fig) -> str:
+    """The figure as an HTML fragment that draws itself without a kernel (see the module docstring)."""
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs_version
+
+    height = int(fig.layout.height or 450)
+    return _TEMPLATE.format(
+        div_id=f"snnbp-{uuid.uuid4().hex[:12]}", height=height, lookup_js=LOOKUP_JS.strip(),
+        fig_json=pio.to_json(fig, validate=False), config=json.dumps({"responsive": True, "displaylogo": False}),
+        cdn=f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js")
+
+
+def show(fig) -> None:
+    """Display a plotly figure as kernel-free HTML (works in the static book, Jupyter and Colab)."""
+    from IPython.display import HTML, display
+
+    display(HTML(to_html(fig)))
+
+
+def is_live() -> bool:
+    """True in a notebook with a live front end (Colab, Jupyter Lab/Notebook, VS Code).
+
+    False while a book build or papermill executes the notebook headless. ``SNNBP_LIVE=0/1``
+    overrides the guess.
+    """
+    forced = os.environ.get("SNNBP_LIVE")
+    if forced is not None:
+        return forced.strip().lower() not in ("", "0", "false", "no")
+    return "google.colab" in sys.modules or "JPY_SESSION_NAME" in os.environ or "VSCODE_PID" in os.environ
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+def _figure(**layout):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    layout.setdefault("margin", dict(l=60, r=20, t=60, b=50))
+    fig.update_layout(template="plotly_white", **layout)
+    return fig
+
+
+def _slider(label: str, values: Sequence, active: int, y: float, fmt: str = "{}") -> dict:
+    """A slider whose steps do nothing by themselves (method ``skip``): :data:`LOOKUP_JS` reacts."""
+    return dict(active=active, currentvalue=dict(prefix=f"{label} = "), pad=dict(t=0, b=0), y=y,
+                yanchor="top", len=1.0, x=0.0,
+                steps=[dict(method="skip", label=fmt.format(v), args=[]) for v in values])
+
+
+def _round(values, digits: int = 3) -> list:
+    return [round(float(v), digits) for v in values]
+
+
+def _index(values: Sequence, value) -> int:
+    """Position of ``value`` in ``values`` (nearest, for floats)."""
+    if isinstance(value, str):
+        return list(values).index(value)
+    return min(range(len(values)), key=lambda i: abs(float(values[i]) - float(value)))
+
+
+# -- one neuron ---------------------------------------------------------------------------------
+
+def simulate(current, *, steps: int = 100, leak: float = 0.99, threshold: float = 1.0,
+             reset: str = "zero") -> dict[str, torch.Tensor]:
+    r"""Run LIF neurons step by step with :meth:`snnbp.LIF.step` and return their traces.
+
+    ``current`` is a number (a constant input :math:`I` per step, for ``steps`` steps) or a tensor
+    ``[T, ...]`` (one input per step and neuron). Returns ``h`` (:math:`H[t] = V[t-1] + I[t]`,
+    the value compared with :math:`V_{th}`), ``v`` (after reset and leak), ``s`` (spikes) and
+    ``current``, each ``[T, ...]``.
+    """
+    neuron = LIF(leak=leak, threshold=threshold, reset=reset)
+    drive = torch.as_tensor(current, dtype=torch.float32)
+    drive = drive.expand(steps).clone() if drive.dim() == 0 else drive
+    v = torch.zeros_like(drive[0])
+    hs, vs, ss = [], [], []
+    for t in range(drive.shape[0]):
+        v, s, h = neuron.step(v, drive[t])
+        hs.append(h), vs.append(v), ss.append(s)
+    return {"h": torch.stack(hs), "v": torch.stack(vs), "s": torch.stack(ss), "current": drive}
+
+
+def _trace_entry(trace: dict, threshold: float) -> dict:
+    steps = len(trace["h"])
+    t = list(range(1, steps + 1))
+    spike_times = [t[i] for i in range(steps) if trace["s"][i] > 0]
+    return {
+        "traces": {
+            "0": {"y": _round(trace["h"])},
+            "1": {"y": [threshold, threshold]},
+            "2": {"x": spike_times, "y": [threshold] * len(spike_times)},
+        },
+        "spikes": len(spike_times), "t": t,
+    }
+
+
+def _explorer_title(current, leak, threshold, reset, spikes, steps) -> str:
+    return (f"I = {current:g}, leak \u03bb = {leak:g}, V<sub>th</sub> = {threshold:g}, reset: {reset}"
+            f" \u2192 {spikes} spikes in {steps} steps")
+
+
+def membrane_trace(current=0.06, *, steps: int = 100, leak: float = 0.99, threshold: float = 1.0,
+                   reset: str = "zero", title: str | None = None):
+    """One neuron's membrane :math:`H[t]`, the threshold and the spike times, as a figure."""
+    import plotly.graph_objects as go
+
+    trace = simulate(current, steps=steps, leak=leak, threshold=threshold, reset=reset)
+    entry = _trace_entry(trace, threshold)
+    spikes = entry["spikes"]
+    label = title or (f"{spikes} spikes in {steps} steps" + (
+        f" (I = {float(current):g})" if not isinstance(current, torch.Tensor) else ""))
+    fig = _figure(title=label, height=380, xaxis=dict(title="time step t", range=[0.5, steps + 0.5]),
+                  yaxis_title="membrane H[t]")
+    _add_membrane_traces(fig, go, entry, steps)
+    return fig
+
+
+def _add_membrane_traces(fig, go, entry: dict, steps: int) -> None:
+    tr = entry["traces"]
+    fig.add_trace(go.Scatter(x=entry["t"], y=tr["0"]["y"], mode="lines", name="membrane H[t]",
+                             line=dict(color=COLORS[0], width=2)))
+    fig.add_trace(go.Scatter(x=[1, steps], y=tr["1"]["y"], mode="lines", name="threshold V<sub>th</sub>",
+                             line=dict(color=COLORS[1], dash="dash")))
+    fig.add_trace(go.Scatter(x=tr["2"]["x"], y=tr["2"]["y"], mode="markers", name="spike",
+                             marker=dict(symbol="line-ns-open", size=18, color=COLORS[6], line=dict(width=2))))
+
+
+def membrane_explorer(*, currents: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08,
+                                                      0.1, 0.15, 0.2, 0.3, 0.5, 0.8, 1.2),
+                      leaks: Sequence[float] = (1.0, 0.99, 0.97, 0.95, 0.9, 0.8),
+                      thresholds: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
+                      resets: Sequence[str] = ("zero", "subtract"),
+                      steps: int = 100, current: float = 0.06, leak: float = 0.99, threshold: float = 1.0,
+                      reset: str = "zero"):
+    r"""A LIF neuron under a constant input, with sliders for the input current :math:`I`, the leak
+    :math:`\lambda`, the threshold :math:`V_{th}` and the reset rule.
+
+    Every combination is simulated here with :meth:`snnbp.LIF.step` and stored in the figure, so
+    the sliders work in a static web page. The figure opens at ``current``, ``leak``,
+    ``threshold``, ``reset`` (the nearest grid values): a sensible static default.
+    """
+    import plotly.graph_objects as go
+
+    grid = (list(currents), list(leaks), list(thresholds), list(resets))
+    drive = torch.tensor(grid[0], dtype=torch.float32).expand(steps, -1)
+    runs = {(l, th, r): simulate(drive, leak=l, threshold=th, reset=r)          # all currents at once
+            for l, th, r in itertools.product(*grid[1:])}
+    entries = []
+    for (k, i), l, th, r in itertools.product(enumerate(grid[0]), *grid[1:]):
+        run = runs[l, th, r]
+        entry = _trace_entry({key: run[key][:, k] for key in ("h", "s")}, th)
+        entry["title"] = _explorer_title(i, l, th, r, entry["spikes"], steps)
+        entries.append(entry)
+    active = [_index(grid[0], current), _index(grid[1], leak), _index(grid[2], threshold), _index(grid[3], reset)]
+    shape = [len(g) for g in grid]
+    default = entries[((active[0] * shape[1] + active[1]) * shape[2] + active[2]) * shape[3] + active[3]]
+    fig = _figure(title=default["title"], height=720, xaxis_title="time step t",
+                  yaxis=dict(title="membrane H[t]", range=[-0.1, max(thresholds) * 1.15]),
+                  legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+                  margin=dict(l=60, r=20, t=80, b=20))
+    fig.update_layout(xaxis=dict(domain=[0, 1], range=[0.5, steps + 0.5]), yaxis_domain=[0.52, 1.0])
+    _add_membrane_traces(fig, go, default, steps)
+    fig.update_layout(sliders=[
+        _slider("input current I", grid[0], active[0], 0.42, "{:g}"),
+        _slider("leak \u03bb", grid[1], active[1], 0.30, "{:g}"),
+        _slider("threshold V<sub>th</sub>", grid[2], active[2], 0.18, "{:g}"),
+        _slider("reset", grid[3], active[3], 0.06),
+    ])
+    for e in entries:
+        e.pop("t"), e.pop("spikes")
+    fig.layout.meta = {"snnbp_lookup": {"shape": shape, "entries": entries}}
+    return fig
+
+
+def live_membrane_explorer(*, steps: int = 100):
+    """ipywidgets sliders that re-run the neuron for any value (Jupyter, Colab): see :func:`is_live`."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def draw(current=0.06, leak=0.99, threshold=1.0, reset="zero"):
+        trace = simulate(current, steps=steps, leak=leak, threshold=threshold, reset=reset)
+        t = torch.arange(1, steps + 1)
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        ax.plot(t, trace["h"], color=COLORS[0], label="membrane H[t]")
+        ax.axhline(threshold, color=COLORS[1], ls="--", label="threshold")
+        fired = t[trace["s"] > 0]
+        ax.vlines(fired, threshold, threshold * 1.15, color=COLORS[6], label="spike")
+        ax.set(xlabel="time step t", ylabel="membrane H[t]",
+               title=f"{len(fired)} spikes in {steps} steps")
+        ax.legend(loc="upper right")
+        plt.show()
+
+    slider = dict(continuous_update=False, readout_format=".3f")
+    return widgets.interactive(
+        draw,
+        current=widgets.FloatSlider(value=0.06, min=0.0, max=1.5, step=0.005, description="current I", **slider),
+        leak=widgets.FloatSlider(value=0.99, min=0.5, max=1.0, step=0.005, description="leak \u03bb", **slider),
+        threshold=widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="V_th", **slider),
+        reset=widgets.Dropdown(options=["zero", "subtract"], value="zero", description="reset"))
+
+
+# -- f-I curves ---------------------------------------------------------------------------------
+
+def fi_rates(currents: torch.Tensor, *, steps: int = 1000, leak: float = 0.99, threshold: float = 1.0,
+             reset: str = "zero") -> torch.Tensor:
+    r"""Firing rate (spikes per step) of a LIF neuron for each constant input in ``currents``.
+
+    All currents run in parallel through one :class:`snnbp.LIF` layer for ``steps`` steps.
+    """
+    currents = torch.as_tensor(currents, dtype=torch.float32)
+    neuron = LIF(leak=leak, threshold=threshold, reset=reset)
+    with torch.no_grad():
+        spikes = neuron(currents.expand(steps, 1, -1).contiguous())
+    return spikes.mean(0)[0]
+
+
+def fi_curve(currents: torch.Tensor | None = None, *, leaks: Sequence[float] = (1.0, 0.99, 0.95, 0.9),
+             threshold: float = 1.0, reset: str = "zero", steps: int = 1000, subtract_if: bool = True):
+    r"""The f-I curve: firing rate against constant input current, with the rate model
+    :math:`a/T \approx I / V_{th}` (the paper's approximation) for comparison."""
+    import plotly.graph_objects as go
+
+    currents = torch.linspace(0, 1.2 * threshold, 121) if currents is None else torch.as_tensor(currents)
+    fig = _figure(title=f"f-I curves (V<sub>th</sub> = {threshold:g}, {steps} steps)", height=440,
+                  xaxis_title="constant input current I per step", yaxis_title="firing rate (spikes per step)")
+    x = currents.tolist()
+    fig.add_trace(go.Scatter(x=x, y=(currents / threshold).clamp(max=1).tolist(), mode="lines",
+                             name="rate model I / V<sub>th</sub>", line=dict(color="grey", dash="dot", width=3)))
+    if subtract_if:
+        fig.add_trace(go.Scatter(x=x, y=fi_rates(currents, steps=steps, leak=1.0, threshold=threshold,
+                                                reset="subtract").tolist(),
+                                 mode="lines", name="IF, subtract reset", line=dict(color=COLORS[5])))
+    for k, leak in enumerate(leaks):
+        name = f"IF (\u03bb = 1), {reset} reset" if leak == 1.0 else f"LIF \u03bb = {leak:g}, {reset} reset"
+        fig.add_trace(go.Scatter(x=x, y=fi_rates(currents, steps=steps, leak=leak, threshold=threshold,
+                                                reset=reset).tolist(),
+                                 mode="lines", name=name, line=dict(color=COLORS[k % len(COLORS)])))
+    return fig
+
+
+# -- spikes -------------------------------------------------------------------------------------
+
+def _flat(spikes: torch.Tensor, max_neurons: int | None) -> torch.Tensor:
+    """``[T, ...]`` -> ``[T, N]``, keeping the ``max_neurons`` most active neurons (in their order)."""
+    flat = spikes.detach().float().reshape(spikes.shape[0], -1).cpu()
+    if max_neurons is not None and flat.shape[1] > max_neurons:
+        keep = flat.abs().sum(0).topk(max_neurons).indices.sort().values
+        flat = flat[:, keep]
+    return flat
+
+
+def _raster_traces(go, flat: torch.Tensor, showlegend: bool):
+    traces = []
+    for sign, name, color in ((1, "spike +1", COLORS[6]), (-1, "spike \u22121", COLORS[1])):
+        t, n = torch.nonzero(flat == sign, as_tuple=True)
+        if sign == -1 and len(t) == 0:
+            continue
+        traces.append(go.Scatter(x=(t + 1).tolist(), y=n.tolist(), mode="markers", name=name,
+                                 legendgroup=name, showlegend=showlegend,
+                                 marker=dict(symbol="line-ns-open", size=6, color=color, line=dict(width=1.5))))
+    return traces
+
+
+def raster(spikes: torch.Tensor, *, title: str = "spike raster", max_neurons: int | None = 100):
+    """A raster of one spike train ``[T, ...]`` (neurons flattened): a mark per spike, time across.
+
+    Negative spikes (signed input coding) are drawn in another colour. At most ``max_neurons``
+    rows are drawn: the most active ones.
+    """
+    import plotly.graph_objects as go
+
+    flat = _flat(spikes, max_neurons)
+    fig = _figure(title=title, height=360, xaxis_title="time step t", yaxis_title="neuron")
+    fig.add_traces(_raster_traces(go, flat, True))
+    fig.update_xaxes(range=[0.5, flat.shape[0] + 0.5])
+    return fig
+
+
+def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons: int | None = 64,
+            title: str = "spikes per layer", layers: Sequence[str] | None = None):
+    """Rasters of several layers of one sample, stacked: ``spikes`` maps a layer name to
+    ``[T, B, ...]`` (e.g. :attr:`snnbp.Recording.spikes`). Each panel's title gives the layer's
+    firing rate (spikes per neuron per step) for this sample."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    names = list(layers or spikes)
+    flats = [_flat(spikes[name][:, sample], None) for name in names]
+    subtitles = [f"{name}: {f.shape[1]} neurons, rate {f.abs().mean():.3f}" +
+                 (f" (showing the {max_neurons} most active)" if max_neurons and f.shape[1] > max_neurons else "")
+                 for name, f in zip(names, flats)]
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=subtitles,
+                        vertical_spacing=0.08)
+    for row, (name, flat) in enumerate(zip(names, flats), start=1):
+        flat = _flat(flat, max_neurons)
+        for trace in _raster_traces(go, flat, row == 1):
+            fig.add_trace(trace, row=row, col=1)
+        fig.update_yaxes(title_text="neuron", row=row, col=1)
+    fig.update_xaxes(title_text="time step t", row=len(names), col=1)
+    fig.update_layout(template="plotly_white", title=title, height=230 * len(names) + 80,
+                      margin=dict(l=60, r=20, t=80, b=50))
+    return fig
+
+
+def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, title: str = "input spikes"):
+    r"""An image's spikes ``[T, H, W]`` step by step: a slider over :math:`t` shows the spikes at
+    step :math:`t` (left) and the running rate estimate :math:`\frac1t\sum_{k\le t} s[k]` (right),
+    beside the image itself when given."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    spikes = spikes.detach().float().cpu()
+    steps = spikes.shape[0]
+    running = spikes.cumsum(0) / torch.arange(1, steps + 1).view(-1, 1, 1)
+    panels = ["spikes at step t", "rate so far"] + (["image"] if image is not None else [])
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, horizontal_spacing=0.06)
+    vmin = -1.0 if bool((spikes < 0).any()) or (image is not None and bool((image < 0).any())) else 0.0
+    heat = dict(zmin=vmin, zmax=1.0, colorscale="RdBu_r" if vmin < 0 else "Greys", showscale=False)
+
+    def frame(t):
+        return {"traces": {"0": {"z": spikes[t].flip(0).tolist()}, "1": {"z": _round2(running[t].flip(0))}},
+                "title": f"{title}: step t = {t + 1} of {steps}"}
+
+    last = steps - 1
+    fig.add_trace(go.Heatmap(z=spikes[last].flip(0).tolist(), **heat), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=_round2(running[last].flip(0)), **heat), row=1, col=2)
+    if image is not None:
+        fig.add_trace(go.Heatmap(z=image.detach().float().cpu().flip(0).tolist(), **heat), row=1, col=3)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    for col in range(2, len(panels) + 1):
+        fig.update_yaxes(scaleanchor=f"x{col}", row=1, col=col)
+    fig.update_layout(template="plotly_white", title=frame(last)["title"], height=420,
+                      margin=dict(l=20, r=20, t=80, b=20),
+                      sliders=[_slider("t", list(range(1, steps + 1)), last, -0.02)])
+    fig.layout.meta = {"snnbp_lookup": {"shape": [steps], "entries": [frame(t) for t in range(steps)]}}
+    return fig
+
+
+def _round2(x: torch.Tensor) -> list:
+    return [[round(float(v), 3) for v in row] for row in x]
+
+
+# -- curves -------------------------------------------------------------------------------------
+
+def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "", ylabel: str = "",
+          log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), markers: bool = False,
+          height: int = 400):
+    """Several curves over a shared ``x`` (``ys``: legend name -> values); names in ``dashed`` are dashed."""
+    import plotly.graph_objects as go
+
+    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel)
+    x = torch.as_tensor(x).tolist() if isinstance(x, torch.Tensor) else list(x)
+    for k, (name, y) in enumerate(ys.items()):
+        y = torch.as_tensor(y).tolist() if isinstance(y, torch.Tensor) else list(y)
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if markers else "lines",
+                                 line=dict(color=COLORS[k % len(COLORS)], dash="dash" if name in dashed else None)))
+    if log_x:
+        fig.update_xaxes(type="log")
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def surrogates(names: Sequence[str] | None = None, *, threshold: float = 1.0, span: float = 1.0):
+    r"""The backward rule :math:`\partial s/\partial V` of each surrogate in :mod:`snnbp.surrogate`
+    against the membrane :math:`V`, with the forward step :math:`s = 1[V > V_{th}]` for reference."""
+    from . import surrogate as sg
+
+    v = torch.linspace(threshold - span, threshold + span, 401)
+    s = (v > threshold).float()
+    ys = {"forward: spike s = 1[V > V_th]": s}
+    for name in names or sg.NAMES:
+        ys[f"{name}"] = sg.get(name).grad(v, s, threshold)
+    fig = lines(v, ys, title=f"surrogate derivatives \u2202s/\u2202V (V<sub>th</sub> = {threshold:g})",
+                xlabel="membrane V", ylabel="\u2202s/\u2202V", dashed=["forward: spike s = 1[V > V_th]"])
+    fig.data[0].line.color = "grey"
+    return fig
+
+
+def history(rows: Sequence[Mapping], *, title: str = "training"):
+    """Loss and accuracy per epoch from training rows (``epoch``, ``train_loss``, ``train_acc``,
+    ``test_acc``; accuracies as fractions or percentages, shown as they come)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    epochs = [r["epoch"] for r in rows]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "accuracy"])
+    fig.add_trace(go.Scatter(x=epochs, y=[r["train_loss"] for r in rows], name="train loss",
+                             mode="lines+markers", line=dict(color=COLORS[0])), row=1, col=1)
+    for k, key in enumerate(("train_acc", "test_acc")):
+        if all(key in r and r[key] is not None for r in rows):
+            fig.add_trace(go.Scatter(x=epochs, y=[r[key] for r in rows], name=key.replace("_", " "),
+                                     mode="lines+markers", line=dict(color=COLORS[k + 1])), row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(template="plotly_white", title=title, height=380, margin=dict(l=60, r=20, t=80, b=50))
+    return fig
