@@ -1,14 +1,39 @@
-"""Datasets: what each one looks like, and scikit-learn's bundled ``digits`` (no download).
+"""Datasets: what each one looks like, the paper's transforms, and loaders for training.
 
-Issue 3 adds the torchvision loaders (MNIST, SVHN, CIFAR-10) with the paper's transforms.
+``digits`` (scikit-learn's bundled 8x8 digits) needs no download and no data folder. MNIST,
+SVHN and CIFAR-10 are read from torchvision's on-disk layout under a *data root*:
+
+* ``root/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``  (IDX files)
+* ``root/cifar-10-batches-py/{data_batch_1..5,test_batch}``         (python pickles)
+* ``root/{train,test}_32x32.mat``                                    (SVHN, MATLAB files)
+
+The root is the ``root`` argument (``--data-root``), else the environment variable
+``SNNBP_DATA``, else :data:`DEFAULT_ROOT`. Files that are absent are downloaded through
+torchvision when ``download=True``; otherwise :class:`DatasetNotFound` names the folder, the
+dataset and the flag to use. The readers below are our own (torchvision's classes insist on
+the published md5 sums, which small test files cannot match).
+
+Transforms (paper-spec section 2): MNIST ``ToTensor()`` only (pixels in [0, 1]); CIFAR-10
+normalised with mean (0.4914, 0.4822, 0.4465), std (0.557, 0.549, 0.5534), training images
+augmented by ``RandomCrop(32, padding=4)`` and a horizontal flip. SVHN: normalisation not
+confirmed, the CIFAR-10 values are used; no augmentation.
 """
 from __future__ import annotations
 
+import gzip
+import os
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-__all__ = ["DatasetInfo", "DATASETS", "NAMES", "info", "digits"]
+__all__ = ["DatasetInfo", "DATASETS", "NAMES", "info", "digits", "DEFAULT_ROOT", "data_root",
+           "DatasetNotFound", "ImageDataset", "dataset", "transform", "loaders",
+           "read_idx", "read_mnist", "read_cifar10", "read_svhn"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,8 @@ DATASETS: dict[str, DatasetInfo] = {
                            note="paper-spec section 2: |x| <= ~1 after normalisation"),
 }
 NAMES: tuple[str, ...] = tuple(DATASETS)
+SPLITS = ("train", "test")
+DEFAULT_ROOT = Path("~/.cache/snnbp/data").expanduser()
 
 
 def info(dataset: str) -> DatasetInfo:
@@ -55,7 +82,7 @@ def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
 
     from . import _checks
 
-    _checks.choice("split", split, ("train", "test"))
+    _checks.choice("split", split, SPLITS)
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.long)
@@ -63,3 +90,225 @@ def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
         torch.arange(len(y)).numpy(), test_size=test_fraction, random_state=seed, stratify=y.numpy())
     idx = torch.as_tensor(idx_train if split == "train" else idx_test)
     return x[idx], y[idx]
+
+
+# -- where the files live -------------------------------------------------------------------------
+class DatasetNotFound(FileNotFoundError):
+    """A dataset is absent from the data root and could not (or may not) be downloaded."""
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data folder: ``root``, else ``$SNNBP_DATA``, else :data:`DEFAULT_ROOT`."""
+    if root is None:
+        root = os.environ.get("SNNBP_DATA") or DEFAULT_ROOT
+    return Path(root).expanduser()
+
+
+def _files(dataset: str, root: Path) -> dict[str, Path | list[Path]]:
+    """The files a split of ``dataset`` is read from, keyed by split."""
+    if dataset == "mnist":
+        raw = root / "MNIST" / "raw"
+        return {split: [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
+                for split, prefix in (("train", "train"), ("test", "t10k"))}
+    if dataset == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        return {"train": [folder / f"data_batch_{i}" for i in range(1, 6)], "test": [folder / "test_batch"]}
+    if dataset == "svhn":
+        return {split: [root / f"{split}_32x32.mat"] for split in SPLITS}
+    raise ValueError(f"dataset {dataset!r} has no files; valid choices: 'mnist', 'cifar10', 'svhn'")
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or Path(str(path) + ".gz").exists()
+
+
+def _ensure(dataset: str, root: Path, split: str, download: bool) -> list[Path]:
+    """Return the files of ``dataset``/``split``, downloading them through torchvision if allowed."""
+    files = _files(dataset, root)[split]
+    missing = [f for f in files if not _present(f)]
+    if not missing:
+        return files
+    flag = "--data-root DIR (or the environment variable SNNBP_DATA)"
+    if not download:
+        raise DatasetNotFound(
+            f"{dataset} ({split}) not found in data folder {root} (missing {missing[0]}), and downloading is "
+            f"off (--no-download / download=False). Pass {flag} pointing at a folder that holds it, "
+            f"or allow the download (download=True, i.e. drop --no-download).")
+    import torchvision.datasets as tvd
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if dataset == "mnist":
+            tvd.MNIST(str(root), train=split == "train", download=True)
+        elif dataset == "cifar10":
+            tvd.CIFAR10(str(root), train=split == "train", download=True)
+        else:
+            tvd.SVHN(str(root), split=split, download=True)
+    except Exception as err:  # network down, read-only folder, ...
+        raise DatasetNotFound(
+            f"{dataset} ({split}) not found in data folder {root} and the download failed ({err}). "
+            f"Without internet, copy the files there or pass {flag} pointing at a folder that holds "
+            f"them (use --no-download / download=False to skip the attempt).") from err
+    return files
+
+
+# -- readers for torchvision's on-disk formats ----------------------------------------------------
+def _open(path: Path):
+    return open(path, "rb") if path.exists() else gzip.open(str(path) + ".gz", "rb")
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (LeCun's MNIST format, optionally ``.gz``): a big-endian header
+    ``0x00 0x00 <dtype 0x08 = uint8> <ndim>``, ``ndim`` uint32 sizes, then the raw array."""
+    with _open(Path(path)) as f:
+        data = f.read()
+    if data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (header {data[:4]!r})")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def read_mnist(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST as ``(images uint8 [N, 1, 28, 28], labels int64 [N])``."""
+    images, labels = read_idx(files[0]), read_idx(files[1])
+    return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def read_cifar10(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10 python batches (dicts with ``data`` uint8 [N, 3072] and ``labels``) as
+    ``(images uint8 [N, 3, 32, 32], labels int64 [N])``."""
+    images, labels = [], []
+    for path in files:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="latin1")
+        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(batch["labels"] if "labels" in batch else batch["fine_labels"])
+    return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long)
+
+
+def read_svhn(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """SVHN's ``{split}_32x32.mat`` (``X`` uint8 [32, 32, 3, N], ``y`` [N, 1] with 10 meaning the
+    digit 0) as ``(images uint8 [N, 3, 32, 32], labels int64 [N])``."""
+    import scipy.io
+
+    mat = scipy.io.loadmat(str(files[0]))
+    images = np.transpose(mat["X"], (3, 2, 0, 1))
+    labels = mat["y"].astype(np.int64).reshape(-1) % 10
+    return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels)
+
+
+_READERS: dict[str, Callable] = {"mnist": read_mnist, "cifar10": read_cifar10, "svhn": read_svhn}
+
+
+# -- transforms and datasets ----------------------------------------------------------------------
+def transform(dataset: str, *, augment: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The paper's per-image transform: a uint8 image ``[C, H, W]`` -> float ``[C, H, W]``.
+
+    :math:`x = (p / 255 - \\mu) / \\sigma` per channel where the dataset has ``mean``/``std``
+    (else :math:`x = p / 255`, like ``ToTensor()``). With ``augment``: ``RandomCrop(size,
+    padding=4)`` (zero padding, before normalisation, as on PIL images) and a horizontal flip.
+    """
+    from torchvision import transforms as T
+
+    meta = info(dataset)
+    steps: list[Callable] = []
+    if augment:
+        steps += [T.RandomCrop(meta.size, padding=4), T.RandomHorizontalFlip()]
+    steps.append(T.ConvertImageDtype(torch.float32))
+    if meta.mean is not None:
+        steps.append(T.Normalize(meta.mean, meta.std))
+    return T.Compose(steps)
+
+
+class ImageDataset(Dataset):
+    """uint8 images ``[N, C, H, W]`` and labels ``[N]``, transformed one image at a time."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform: Callable | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        image = self.images[index]
+        return (self.transform(image) if self.transform else image), self.labels[index]
+
+
+def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None = None, download: bool = True,
+            augment: bool | None = None) -> Dataset:
+    """One split of dataset ``name`` with the paper's transform (see :func:`transform`).
+
+    ``augment=None`` follows the paper: on for CIFAR-10 training images, off otherwise. Test
+    images are never augmented.
+    """
+    from . import _checks
+
+    _checks.choice("dataset", name, NAMES)
+    _checks.choice("split", split, SPLITS)
+    if name == "digits":
+        return TensorDataset(*digits(split))
+    if augment is None:
+        augment = name == "cifar10"
+    root = data_root(root)
+    images, labels = _READERS[name](_ensure(name, root, split, download))
+    return ImageDataset(images, labels, transform(name, augment=bool(augment) and split == "train"))
+
+
+def _subset(data: Dataset, n: int | None, seed: int) -> Dataset:
+    """A fixed random choice of ``n`` examples (all of them where ``n`` is None or too large)."""
+    if n is None or n >= len(data):
+        return data
+    chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+    return Subset(data, chosen.sort().values.tolist())
+
+
+def loaders(dataset: str, batch_size: int, *, root: str | os.PathLike | None = None, download: bool = True,
+            subset: int | tuple[int | None, int | None] | None = None, augment: bool | None = None,
+            num_workers: int = 0, seed: int = 0, pin_memory: bool | None = None,
+            distributed: bool | None = None) -> tuple[DataLoader, DataLoader]:
+    """``(train_loader, test_loader)`` for ``dataset`` with the paper's transforms.
+
+    Args:
+        dataset: one of :data:`NAMES`; ``digits`` needs no ``root``.
+        batch_size: images per mini-batch (per process under ``torchrun``).
+        root: the data folder (see :func:`data_root`); ``download``: fetch absent files.
+        subset: ``N`` keeps a fixed random choice of ``N`` training images (the test set stays
+            whole); ``(N, M)`` also keeps ``M`` test images.
+        augment: ``None`` follows the paper (CIFAR-10 training only).
+        num_workers, pin_memory: loader processes; pinned memory (default: when CUDA is present).
+        seed: fixes the subset and the shuffling order. The training loader's ``generator``
+            holds the shuffling state, so a checkpoint can save and restore it.
+        distributed: shard both sets over the processes of a ``torch.distributed`` group
+            (default: when one is initialised). Training uses a ``DistributedSampler``; the test
+            set is split without padding, so summed counts cover every test image exactly once.
+    """
+    from . import _checks
+
+    _checks.count("batch_size", batch_size)
+    n_train, n_test = subset if isinstance(subset, tuple) else (subset, None)
+    train = _subset(dataset_fn(dataset, "train", root=root, download=download, augment=augment), n_train, seed)
+    test = _subset(dataset_fn(dataset, "test", root=root, download=download, augment=False), n_test, seed + 1)
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    if distributed is None:
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    common = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+                  persistent_workers=num_workers > 0)
+    generator = torch.Generator().manual_seed(seed)
+    if distributed:
+        from torch.utils.data.distributed import DistributedSampler
+
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        train_loader = DataLoader(train, sampler=sampler, generator=generator, **common)
+        test_loader = DataLoader(Subset(test, list(range(rank, len(test), world))), shuffle=False, **common)
+    else:
+        train_loader = DataLoader(train, shuffle=True, generator=generator, **common)
+        test_loader = DataLoader(test, shuffle=False, **common)
+    return train_loader, test_loader
+
+
+dataset_fn = dataset  # ``loaders`` has an argument called ``dataset``
