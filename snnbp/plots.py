@@ -31,7 +31,7 @@ from .neurons import LIF
 
 __all__ = ["show", "to_html", "is_live", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
-           "surrogates", "history"]
+           "histogram", "surrogates", "history"]
 
 #: Colours used throughout the book (colour-blind safe, after Okabe & Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -443,6 +443,21 @@ def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str 
         fig.update_xaxes(type="log")
     if log_y:
         fig.update_yaxes(type="log")
+    return fig
+
+
+def histogram(values, *, title: str = "", xlabel: str = "", bins: int = 40,
+              marks: Mapping[str, float] | None = None, height: int = 380):
+    """A histogram of ``values`` with vertical lines at ``marks`` (legend name -> x)."""
+    import plotly.graph_objects as go
+
+    values = torch.as_tensor(values).detach().flatten().float().cpu()
+    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title="count", bargap=0.05)
+    fig.add_trace(go.Histogram(x=values.tolist(), nbinsx=bins, name="values", marker_color=COLORS[0]))
+    for k, (name, x) in enumerate((marks or {}).items()):
+        fig.add_vline(x=float(x), line=dict(color=COLORS[(k + 1) % len(COLORS)], dash="dash"))
+        fig.add_trace(go.Scatter(x=[float(x)], y=[0], mode="markers", name=f"{name} = {float(x):.5g}",
+                                 marker=dict(color=COLORS[(k + 1) % len(COLORS)], symbol="triangle-up", size=10)))
     return fig
 
 

@@ -102,6 +102,8 @@ def test_spike_movie_has_one_entry_per_step():
 
 
 def test_curves():
+    fig = plots.histogram(torch.rand(100), marks={"lower bound": 0.1, "upper bound": 0.9})
+    assert len(fig.data) == 3 and len(fig.layout.shapes) == 2
     assert len(plots.surrogates().data) == 1 + len(snnbp.surrogate.NAMES)
     rows = [dict(epoch=e, train_loss=1.0 / e, train_acc=0.5, test_acc=0.6) for e in (1, 2, 3)]
     assert len(plots.history(rows).data) == 3
