@@ -1,0 +1,307 @@
+r"""Evaluation of a trained spiking network: accuracy against inference time, firing rates,
+synaptic operations against the ANN twin's multiply-accumulates, and an energy estimate.
+
+    python -m snnbp.evaluate RUN_DIR        # writes RUN_DIR/evaluation.json and PNG plots
+
+**Accuracy vs time steps.** Nothing in the network feeds back and the forward pass does not look
+ahead, so the first :math:`t` steps of a :math:`T`-step run are exactly a :math:`t`-step run. The
+output layer's membrane :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])` is therefore recorded at
+every step of one pass and :math:`\arg\max_k V_{out}[t]_k / t` gives the prediction after
+:math:`t = 1..T` steps.
+
+**Operations.** A spike arriving at a synapse costs one accumulate (AC): the weight is added to the
+target's membrane. A spike at input position :math:`i` of a weight layer reaches its fan-out
+:math:`F_i` targets, so the layer performs :math:`\mathrm{AC} = \sum_t \sum_i |s_i[t]| \, F_i`
+operations. For a linear layer :math:`F_i` = ``out_features``; for a convolution :math:`F_i`
+counts the (output channel, output position) pairs whose kernel window covers :math:`i`, which
+depends on padding and stride; it is computed exactly by running the convolution with all-ones
+weights on the spike map. The ANN twin performs, per image, :math:`\mathrm{MAC} = \sum_{\text{out}}
+\text{fan-in}` (``C_in k^2`` per convolution output, ``in_features`` per linear output, padding
+included). Only weight layers are counted; pooling, neuron updates and memory traffic are not.
+
+**Energy.** :math:`E_{SNN} = \mathrm{AC} \cdot E_{AC}` and :math:`E_{ANN} = \mathrm{MAC} \cdot
+E_{MAC}` with 45 nm CMOS, 32-bit floating point (M. Horowitz, "Computing's energy problem (and
+what we can do about it)", ISSCC 2014): add 0.9 pJ, multiply 3.7 pJ, so
+:math:`E_{AC} = 0.9` pJ and :math:`E_{MAC} = 3.7 + 0.9 = 4.6` pJ. The paper's own figures were not
+confirmed (paper-spec section 6); these numbers are this library's model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
+           "load_run", "plot", "main"]
+
+HOROWITZ_45NM = {
+    "add_pj": 0.9, "mult_pj": 3.7, "ac_pj": 0.9, "mac_pj": 4.6,
+    "source": "M. Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014: "
+              "45 nm, 32-bit float add 0.9 pJ, multiply 3.7 pJ; AC = add, MAC = multiply + add",
+}
+
+
+def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The convolutions and linear layers of ``model`` by short name (``conv1``, ``block1.conv2``,
+    ``classifier``), in forward order."""
+    found = {}
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            short = name.removeprefix("features.").removesuffix(".module")
+            found[short] = module
+    return found
+
+
+def synaptic_ops(layer: nn.Module, spikes: torch.Tensor) -> float:
+    r"""Accumulates driven by ``spikes`` (the layer's input, any batch of maps): every nonzero input
+    times its exact fan-out :math:`F_i` (see the module docstring)."""
+    active = (spikes != 0).to(torch.float32)
+    if isinstance(layer, nn.Linear):
+        return float(active.sum()) * layer.out_features
+    if isinstance(layer, nn.Conv2d):
+        ones = torch.ones(layer.weight.shape, dtype=torch.float32, device=active.device)
+        return float(F.conv2d(active, ones, None, layer.stride, layer.padding, layer.dilation, layer.groups).sum())
+    raise TypeError(f"layer must be nn.Conv2d or nn.Linear, got {type(layer).__name__}")
+
+
+def dense_macs(layer: nn.Module, output_shape: Iterable[int]) -> int:
+    """Multiply-accumulates of one image through ``layer`` in an ANN: output elements times fan-in.
+    ``output_shape`` is one image's output (``[C_out, H, W]`` or ``[out_features]``)."""
+    outputs = 1
+    for n in output_shape:
+        outputs *= int(n)
+    return outputs * layer.weight[0].numel()
+
+
+@torch.no_grad()
+def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto", seed: int | None = 0,
+            energy: dict = HOROWITZ_45NM, quiet: bool = True) -> dict:
+    """Run ``model`` (in ``eval()`` mode) over ``loader`` once and measure everything above.
+
+    Returns a dict with ``accuracy``, ``accuracy_vs_timesteps`` (list over ``t = 1..T``),
+    ``firing_rates`` (per neuron layer, spikes per neuron per step), ``layers`` (per weight layer:
+    synaptic operations and ANN MACs per image), ``totals`` and ``energy``. ``seed`` fixes the
+    Poisson input (the global RNG is forked, not disturbed).
+    """
+    from tqdm.auto import tqdm
+
+    from .record import record
+    from .train import resolve_device
+
+    device = resolve_device(device)
+    model = model.to(device).eval()
+    spiking = bool(getattr(model, "spiking", True))
+    layers = weight_layers(model)
+    ops = {name: 0.0 for name in layers}
+    macs: dict[str, int] = {}
+    currents: list[torch.Tensor] = []
+
+    def counter(name):
+        def hook(module, args, out):
+            ops[name] += synaptic_ops(module, args[0]) if spiking else 0.0
+            macs.setdefault(name, dense_macs(module, out.shape[1:]))
+        return hook
+
+    handles = [m.register_forward_hook(counter(n)) for n, m in layers.items()]
+    handles.append(model.classifier.register_forward_hook(lambda m, a, out: currents.append(out)))
+    correct_by_t, seen = None, 0
+    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
+            if seed is not None:
+                torch.manual_seed(seed)
+            for x, y in tqdm(loader, disable=quiet, desc="evaluate", leave=False):
+                x, y = x.to(device), y.to(device)
+                model(x)
+                current = currents.pop().float()                     # [T, B, K]
+                votes = _membrane_over_time(current, getattr(model.readout, "leak", 1.0))
+                hits = (votes.argmax(-1) == y).sum(1).double()       # [T]
+                correct_by_t = hits if correct_by_t is None else correct_by_t + hits
+                seen += len(y)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not seen:
+        raise ValueError("the loader yielded no images")
+    accuracy_t = (correct_by_t / seen).tolist()
+    rates = {k: v for k, v in rec.rates().items()} if spiking else {}
+    rows, total_ops, total_macs = [], 0.0, 0
+    for name in layers:
+        per_image = ops[name] / seen
+        rows.append({"name": name, "kind": type(layers[name]).__name__, "synaptic_ops": per_image,
+                     "ann_macs": macs.get(name, 0)})
+        total_ops += per_image
+        total_macs += macs.get(name, 0)
+    e_snn, e_ann = total_ops * energy["ac_pj"], total_macs * energy["mac_pj"]
+    return {
+        "spiking": spiking,
+        "timesteps": len(accuracy_t),
+        "examples": seen,
+        "accuracy": accuracy_t[-1],
+        "accuracy_vs_timesteps": accuracy_t,
+        "firing_rates": rates,
+        "mean_firing_rate": _mean_hidden_rate(rec),
+        "layers": rows,
+        "totals": {"synaptic_ops": total_ops, "ann_macs": total_macs,
+                   "ops_ratio": total_ops / total_macs if total_macs else None},
+        "energy": {"snn_pj": e_snn, "ann_pj": e_ann, "ann_over_snn": e_ann / e_snn if e_snn else None,
+                   "constants": dict(energy),
+                   "model": "E_SNN = AC * E_AC, E_ANN = MAC * E_MAC; weight layers only "
+                            "(no pooling, neuron updates or memory traffic)"},
+    }
+
+
+def _membrane_over_time(current: torch.Tensor, leak: float) -> torch.Tensor:
+    r""":math:`V[t] = \lambda (V[t-1] + I[t])` for every ``t``: ``[T, B, K]`` -> ``[T, B, K]``."""
+    v = torch.zeros_like(current[0])
+    out = torch.empty_like(current)
+    for t in range(current.shape[0]):
+        v = leak * (v + current[t])
+        out[t] = v
+    return out
+
+
+def _mean_hidden_rate(rec) -> float | None:
+    hidden = [k for k in rec.counts if k != "input"]
+    steps = sum(rec.neuron_steps[k] for k in hidden)
+    return sum(rec.counts[k] for k in hidden) / steps if steps else None
+
+
+# -- run folders --------------------------------------------------------------------------------------
+def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: str | torch.device = "cpu"):
+    """Rebuild the model of a run folder from ``config.json`` and load ``best.pt`` (or ``last.pt``).
+    Returns ``(model, config_dict)``."""
+    from . import _checks
+    from .models import build
+    from .train import load_checkpoint
+
+    run_dir = Path(run_dir)
+    _checks.choice("checkpoint", checkpoint, ("best", "last"))
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: no config.json")
+    cfg = json.loads(config_path.read_text())
+    path = run_dir / f"{checkpoint}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training "
+                                f"or pass --checkpoint last)")
+    preset = dict(cfg["preset"])
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in preset.items()
+              if k not in ("name", "model", "dataset")}
+    model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=preset["name"], **fields)
+    model.load_state_dict(load_checkpoint(path, map_location=device)["model"])
+    return model, cfg
+
+
+def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None = None, download: bool = True,
+                 test_subset: int | None = None, timesteps: int | None = None, batch_size: int | None = None,
+                 checkpoint: str = "best", device: str | torch.device = "auto", seed: int = 0,
+                 quiet: bool = False) -> dict:
+    """Evaluate a run folder's checkpoint on (a fixed subset of) the test set, write
+    ``evaluation.json`` and the PNG plots into the folder, and return the evaluation."""
+    from torch.utils.data import DataLoader
+
+    from . import data
+
+    run_dir = Path(run_dir)
+    model, cfg = load_run(run_dir, checkpoint=checkpoint)
+    if timesteps is not None:
+        model.timesteps = timesteps
+    n = test_subset if test_subset is not None else cfg.get("test_subset")
+    test = data._subset(data.dataset(cfg["dataset"], "test", root=root or cfg.get("data_root"), download=download),
+                        n, (cfg.get("seed") or 0) + 1)
+    loader = DataLoader(test, batch_size=batch_size or cfg["preset"]["batch_size"], shuffle=False)
+    result = analyse(model, loader, device=device, seed=seed, quiet=quiet)
+    result.update({"run": run_dir.name, "model": cfg["model"], "dataset": cfg["dataset"],
+                   "checkpoint": checkpoint, "trained_timesteps": cfg.get("timesteps")})
+    (run_dir / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
+    result["plots"] = [str(p) for p in plot(result, run_dir)]
+    return result
+
+
+def plot(result: dict, folder: str | os.PathLike) -> list[Path]:
+    """Write ``accuracy_vs_timesteps.png``, ``firing_rates.png`` and ``operations.png`` (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    paths = []
+    acc = result["accuracy_vs_timesteps"]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(range(1, len(acc) + 1), [100 * a for a in acc], marker="." if len(acc) < 40 else None)
+    ax.set(xlabel="inference time steps t", ylabel="test accuracy (%)", title=f"{result.get('model', '')} accuracy vs time")
+    ax.grid(alpha=0.3)
+    paths.append(_save(fig, folder / "accuracy_vs_timesteps.png"))
+    if result["firing_rates"]:
+        names = list(result["firing_rates"])
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.bar(names, [result["firing_rates"][k] for k in names])
+        ax.set(ylabel="spikes / neuron / step", title="firing rate per layer")
+        ax.tick_params(axis="x", rotation=45)
+        paths.append(_save(fig, folder / "firing_rates.png"))
+    names = [r["name"] for r in result["layers"]]
+    x = range(len(names))
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    ax.bar([i - 0.2 for i in x], [r["synaptic_ops"] for r in result["layers"]], 0.4, label="SNN accumulates")
+    ax.bar([i + 0.2 for i in x], [r["ann_macs"] for r in result["layers"]], 0.4, label="ANN MACs")
+    ax.set_xticks(list(x), names, rotation=45)
+    ax.set(yscale="log", ylabel="operations per image", title="operations per weight layer")
+    ax.legend()
+    paths.append(_save(fig, folder / "operations.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m snnbp.evaluate",
+                                description="Accuracy vs time steps, firing rates, operations and energy of a run.")
+    p.add_argument("run_dir")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("--timesteps", type=int, help="evaluate up to this many steps (default: the trained T)")
+    p.add_argument("--test-subset", type=int, help="a fixed random subset of M test images (default: the run's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--data-root", help="data folder (default: the run's, else $SNNBP_DATA)")
+    p.add_argument("--no-download", action="store_true")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    from .data import DatasetNotFound
+
+    try:
+        r = evaluate_run(args.run_dir, root=args.data_root, download=not args.no_download,
+                         test_subset=args.test_subset, timesteps=args.timesteps, batch_size=args.batch_size,
+                         checkpoint=args.checkpoint, device=args.device, seed=args.seed, quiet=args.quiet)
+    except (FileNotFoundError, DatasetNotFound) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    t = r["totals"]
+    print(f"{r['model']} on {r['dataset']}: accuracy {r['accuracy']:.4f} at T={r['timesteps']} "
+          f"({r['examples']} test images); mean firing rate {r['mean_firing_rate']}")
+    if t["ops_ratio"] is not None:
+        print(f"per image: {t['synaptic_ops']:.3g} synaptic ops vs {t['ann_macs']:.3g} ANN MACs "
+              f"(ratio {t['ops_ratio']:.3f}); energy ANN/SNN = {r['energy']['ann_over_snn']:.2f} "
+              f"(Horowitz 45 nm: AC 0.9 pJ, MAC 4.6 pJ)")
+    print(f"wrote {Path(args.run_dir) / 'evaluation.json'} and {len(r['plots'])} plots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

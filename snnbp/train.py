@@ -1,0 +1,574 @@
+r"""Training: the loss, optimiser and schedule of a :class:`~snnbp.presets.Preset`, one epoch,
+:func:`fit`, run folders with resumable checkpoints, and the command line.
+
+    python -m snnbp.train                                   # mlp on digits, CPU, about a minute
+    python -m snnbp.train --model lenet --dataset mnist --data-root DIR --out runs/lenet
+    torchrun --nproc_per_node 2 -m snnbp.train ...          # data-parallel (gloo on CPU, NCCL on GPU)
+
+One step per mini-batch: images ``x`` -> network -> :math:`\hat y = V_{out}(T)/T` -> loss ->
+gradients through the neurons' custom backward (summed over all :math:`T` steps) -> optimiser
+step, i.e. the parameters change once per mini-batch, after the last time step (paper-spec 3).
+
+A run folder holds ``config.json`` (every resolved setting, versions, device), ``metrics.csv``
+(one row per epoch), ``last.pt`` and ``best.pt``. Checkpoints are written to a temporary file
+and renamed, so a crash while saving leaves the previous checkpoint intact; ``resume`` restores
+model, optimiser, scheduler, epoch and every random state (torch, CUDA, numpy, python and the
+data loader's shuffling generator), so an interrupted run continues bit for bit on the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _checks
+from .presets import Preset
+
+__all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
+           "SummedSquaredError", "TrainingDiverged", "resolve_device", "save_atomic", "load_checkpoint",
+           "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
+
+METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
+LOSSES = ("mse_sum", "cross_entropy")
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("multistep", "cosine")
+CHECKPOINT_FORMAT = 1
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+
+# -- the pieces a Preset names ---------------------------------------------------------------------
+class SummedSquaredError(nn.Module):
+    r"""The paper's loss: :math:`L = \sum_{b} \sum_{k} (\hat y_{bk} - 1[k = y_b])^2`, the squared
+    error of the output :math:`\hat y = V_{out}(T)/T` against the one-hot label, summed over the
+    classes **and over the mini-batch**.
+
+    Summing (not averaging) over the batch is our reading of the authors' scripts
+    (``MSELoss(size_average=False)``-style); the paper's loss equation was not confirmed
+    (paper-spec section 5). With a sum, the gradient scales with the batch size, which the
+    paper's small learning rates assume.
+    """
+
+    reduction = "sum"
+
+    def forward(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        target = F.one_hot(labels, output.shape[-1]).to(output.dtype)
+        return ((output - target) ** 2).sum()
+
+
+def make_loss(config: Preset) -> nn.Module:
+    """``"mse_sum"`` -> :class:`SummedSquaredError`; ``"cross_entropy"`` -> mean cross-entropy of
+    the outputs taken as logits (the modern preset)."""
+    name = _checks.choice("loss", config.loss, LOSSES)
+    return SummedSquaredError() if name == "mse_sum" else nn.CrossEntropyLoss()
+
+
+def make_optimizer(model: nn.Module, config: Preset) -> torch.optim.Optimizer:
+    """SGD (``lr``, ``momentum``, ``weight_decay``; the paper: no momentum, weight decay 5e-4) or Adam."""
+    name = _checks.choice("optimizer", config.optimizer, OPTIMIZERS)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: Preset, epochs: int | None = None):
+    r"""Learning rate per epoch. ``"multistep"``: :math:`\eta_e = \eta_0 \gamma^{\#\{m \le e\}}` over
+    the preset's ``milestones`` (the paper's; kept as they are when fewer epochs are run);
+    ``"cosine"``: :math:`\eta_e = \eta_0 (1 + \cos(\pi e / E)) / 2` over ``epochs`` :math:`E`."""
+    name = _checks.choice("schedule", config.schedule, SCHEDULES)
+    if name == "multistep":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=config.gamma)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs or config.epochs, 1))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: CUDA when present, else the CPU; ``"cpu"``/``"cuda"`` (or a torch.device) as given."""
+    if isinstance(device, torch.device):
+        return device
+    _checks.choice("device", device.split(":")[0], ("auto", "cpu", "cuda"))
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu or auto")
+    return torch.device(device)
+
+
+# -- distributed helpers ----------------------------------------------------------------------------
+def _dist() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _rank() -> int:
+    return torch.distributed.get_rank() if _dist() else 0
+
+
+def _world() -> int:
+    return torch.distributed.get_world_size() if _dist() else 1
+
+
+def _all_sum(values: list[float], device: torch.device) -> list[float]:
+    """Sum ``values`` over all processes (identity without ``torch.distributed``)."""
+    if not _dist():
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(t)
+    return t.tolist()
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def _autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CUDA when ``amp``; a no-op otherwise."""
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _bar(iterable, quiet: bool, **kw):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=quiet or _rank() != 0, **kw)
+
+
+# -- one epoch, one evaluation ----------------------------------------------------------------------
+def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, *,
+                device: str | torch.device = "auto", amp: bool = False, quiet: bool = True,
+                desc: str = "train") -> dict[str, float]:
+    """One pass over ``loader``, one optimiser step per mini-batch.
+
+    Returns ``{"train_loss": mean loss per example, "train_acc": fraction correct}`` (summed over
+    all processes under ``torchrun``). Raises :class:`TrainingDiverged` on a NaN/inf loss.
+    """
+    device = resolve_device(device)
+    model.train()
+    total_loss = correct = seen = 0.0
+    per_example = getattr(loss_fn, "reduction", "mean") == "sum"
+    bar = _bar(loader, quiet, desc=desc, leave=False)
+    for batch, (x, y) in enumerate(bar):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with _autocast(device, amp):
+            out = model(x)
+        loss = loss_fn(out.float(), y)
+        bad = torch.tensor(float(not torch.isfinite(loss.detach())), device=device)
+        if _dist():
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        if bad.item():
+            raise TrainingDiverged(f"the loss became {loss.item()} at batch {batch} ({desc}); stopping")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(y)
+        total_loss += loss.item() * (1 if per_example else n)
+        correct += (out.argmax(1) == y).sum().item()
+        seen += n
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
+    total_loss, correct, seen = _all_sum([total_loss, correct, seen], device)
+    return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1)}
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: bool, quiet: bool,
+              seed: int | None) -> tuple[float, float]:
+    """``(accuracy, mean hidden firing rate)`` over ``loader``; the RNG is forked and seeded so the
+    Poisson input of the test images is the same every epoch and training's RNG is left untouched."""
+    from .record import record
+
+    net = _unwrap(model)
+    was_training = net.training
+    net.eval()
+    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    correct = seen = spikes = steps = 0.0
+    with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed + _rank())
+        with record(net) as rec:
+            for x, y in _bar(loader, quiet, desc="test", leave=False):
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with _autocast(device, amp):
+                    out = net(x)
+                correct += (out.argmax(1) == y).sum().item()
+                seen += len(y)
+        hidden = [k for k in rec.counts if k != "input"]
+        spikes = sum(rec.counts[k] for k in hidden)
+        steps = sum(rec.neuron_steps[k] for k in hidden)
+    net.train(was_training)
+    correct, seen, spikes, steps = _all_sum([correct, seen, spikes, steps], device)
+    return correct / max(seen, 1), (spikes / steps if steps else float("nan"))
+
+
+def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto",
+                      amp: bool = False, quiet: bool = True, seed: int | None = 0) -> float:
+    """Fraction of ``loader``'s images classified correctly (``argmax`` of the output), in
+    ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG)."""
+    return _evaluate(model, loader, resolve_device(device), amp, quiet, seed)[0]
+
+
+# -- run folders ------------------------------------------------------------------------------------
+def save_atomic(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to ``path`` through a temporary file and ``os.replace``: readers see either the
+    old file or the complete new one, never a half-written one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :func:`fit` (it holds RNG states, hence ``weights_only=False``:
+    load only checkpoints you trust)."""
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _write_metrics(path: Path, history: list[dict]) -> None:
+    lines = [",".join(METRICS)]
+    for row in history:
+        lines.append(",".join(_fmt(row.get(k)) for k in METRICS))
+    _write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict]:
+    """``metrics.csv`` back as rows of numbers (``epoch`` as int)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (int(v) if k == "epoch" else (float(v) if v not in ("", None) else None)) for k, v in r.items()}
+            for r in rows]
+
+
+def _versions() -> dict[str, str]:
+    import torchvision
+
+    from . import __version__
+
+    return {"snnbp": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "numpy": np.__version__, "python": platform.python_version()}
+
+
+def _describe(model: nn.Module, config: Preset, epochs: int, device: torch.device, amp: bool,
+              seed: int | None, train_loader, run_info: dict | None) -> dict:
+    net = _unwrap(model)
+    return {
+        "model": getattr(net, "name", type(net).__name__),
+        "dataset": getattr(net, "dataset", None),
+        "spiking": getattr(net, "spiking", None),
+        "timesteps": getattr(net, "timesteps", None),
+        "epochs": epochs,
+        "batch_size": getattr(train_loader, "batch_size", None),
+        "train_examples": _safe_len(getattr(train_loader, "dataset", None)),
+        "seed": seed,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "amp": bool(amp and device.type == "cuda"),
+        "world_size": _world(),
+        "threads": torch.get_num_threads(),
+        "preset": config.to_dict(),
+        "versions": _versions(),
+        "command": sys.argv if run_info is not None else None,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        **(run_info or {}),
+    }
+
+
+def _safe_len(obj) -> int | None:
+    try:
+        return len(obj)
+    except TypeError:
+        return None
+
+
+def _rng_state(train_loader) -> dict:
+    generator = getattr(train_loader, "generator", None)
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "numpy": np.random.get_state(), "python": random.getstate(),
+            "loader": generator.get_state() if generator is not None else None}
+
+
+def _set_rng_state(state: dict, train_loader) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    generator = getattr(train_loader, "generator", None)
+    if generator is not None and state.get("loader") is not None:
+        generator.set_state(state["loader"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's (CPU and CUDA) global generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# -- fit ---------------------------------------------------------------------------------------------
+def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config: Preset | None = None, *,
+        epochs: int | None = None, device: str | torch.device = "auto", out: str | os.PathLike | None = None,
+        resume: bool = False, amp: bool = False, quiet: bool = False, seed: int | None = None,
+        run_info: dict | None = None) -> list[dict]:
+    """Train ``model`` and return its history, one dict per epoch with the keys of :data:`METRICS`:
+    ``epoch`` (1-based), ``lr``, ``train_loss`` (mean per example), ``train_acc``, ``test_acc``,
+    ``seconds`` (wall time of the epoch), ``firing_rate`` (mean spikes per hidden neuron per step
+    on the test set; NaN for an ANN).
+
+    Args:
+        config: the :class:`~snnbp.presets.Preset` (default ``model.config``): loss, optimiser,
+            learning rate, schedule, and ``epochs`` unless given here.
+        device: ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``; the model is moved there.
+        out: a run folder to write (``config.json``, ``metrics.csv``, ``last.pt``, ``best.pt``);
+            ``None`` writes nothing.
+        resume: continue from ``out/last.pt`` (refused if it holds another model or dataset).
+        amp: bf16 autocast on CUDA (ignored on the CPU).
+        seed: seed every global RNG before training (not when resuming: the checkpoint's states win).
+        run_info: extra entries for ``config.json`` (the command line passes its arguments).
+
+    Under ``torchrun`` (an initialised process group) the model is wrapped in
+    ``DistributedDataParallel``, metrics are summed over processes and only rank 0 writes.
+    """
+    net = _unwrap(model)
+    config = config if config is not None else getattr(net, "config", None)
+    if not isinstance(config, Preset):
+        raise TypeError("config must be a snnbp.presets.Preset (or the model must have .config)")
+    epochs = _checks.count("epochs", epochs if epochs is not None else config.epochs)
+    device = resolve_device(device)
+    out = Path(out) if out is not None else None
+    writer = out is not None and _rank() == 0
+    if seed is not None and not resume:
+        seed_everything(seed + _rank())
+    net.to(device)
+    loss_fn = make_loss(config)
+    optimizer = make_optimizer(net, config)
+    scheduler = make_scheduler(optimizer, config, epochs)
+    history: list[dict] = []
+    best = -1.0
+    start = 1
+
+    last = out / "last.pt" if out is not None else None
+    if resume:
+        if last is None or not last.exists():
+            raise FileNotFoundError(f"cannot resume: no checkpoint {last} (pass out=<run folder> that holds last.pt)")
+        ckpt = load_checkpoint(last, map_location=device)
+        _check_same_run(ckpt, net, last)
+        net.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_state(ckpt["rng"], train_loader)
+        history, best, start = ckpt["history"], ckpt["best_acc"], ckpt["epoch"] + 1
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
+        info = _describe(net, config, epochs, device, amp, seed, train_loader, run_info)
+        if resume and (out / "config.json").exists():
+            info = json.loads((out / "config.json").read_text())
+            info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),
+                                                   "from_epoch": start - 1, "epochs": epochs})
+            info["epochs"] = epochs
+        _write_text_atomic(out / "config.json", json.dumps(info, indent=2, default=str) + "\n")
+
+    if _dist() and not isinstance(model, nn.parallel.DistributedDataParallel):
+        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index or 0] if device.type == "cuda" else None)
+    eval_seed = 12345 if seed is None else seed + 12345
+    for epoch in _bar(range(start, epochs + 1), quiet, desc="epochs", initial=start - 1, total=epochs):
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+        lr = optimizer.param_groups[0]["lr"]
+        tic = time.perf_counter()
+        try:
+            row = train_epoch(model, train_loader, loss_fn, optimizer, device=device, amp=amp, quiet=quiet,
+                              desc=f"epoch {epoch}")
+        except TrainingDiverged as err:
+            kept = (f"the last good checkpoint {last} (epoch {history[-1]['epoch']}) is kept"
+                    if last is not None and last.exists() and history else "no checkpoint was written")
+            raise TrainingDiverged(f"{err} in epoch {epoch} with lr {lr}: {kept}. Try a smaller learning rate "
+                                   f"(--lr) or check the inputs.") from None
+        test_acc, rate = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
+        scheduler.step()
+        row = {"epoch": epoch, "lr": lr, **row, "test_acc": test_acc,
+               "seconds": time.perf_counter() - tic, "firing_rate": rate}
+        history.append(row)
+        if not quiet and _rank() == 0:
+            print(f"epoch {epoch}/{epochs}: loss {row['train_loss']:.4f}  train {row['train_acc']:.4f}  "
+                  f"test {test_acc:.4f}  rate {rate:.4f}  {row['seconds']:.1f}s", file=sys.stderr, flush=True)
+        if writer:
+            state = {"format": CHECKPOINT_FORMAT, "model_name": getattr(net, "name", type(net).__name__),
+                     "dataset": getattr(net, "dataset", None), "spiking": getattr(net, "spiking", None),
+                     "epoch": epoch, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                     "scheduler": scheduler.state_dict(), "rng": _rng_state(train_loader),
+                     "history": history, "best_acc": max(best, test_acc), "config": config.to_dict()}
+            if test_acc > best:
+                save_atomic(state, out / "best.pt")
+            save_atomic(state, last)
+            _write_metrics(out / "metrics.csv", history)
+        best = max(best, test_acc)
+    return history
+
+
+def _check_same_run(ckpt: dict, net: nn.Module, path: Path) -> None:
+    """Refuse to resume a checkpoint of another model or dataset."""
+    want = {"model": getattr(net, "name", type(net).__name__), "dataset": getattr(net, "dataset", None),
+            "spiking": getattr(net, "spiking", None)}
+    have = {"model": ckpt.get("model_name"), "dataset": ckpt.get("dataset"), "spiking": ckpt.get("spiking")}
+    diff = [k for k in want if want[k] != have[k]]
+    if diff:
+        raise ValueError(
+            f"refusing to resume {path}: it holds " + ", ".join(f"{k}={have[k]!r}" for k in diff)
+            + ", but this run has " + ", ".join(f"{k}={want[k]!r}" for k in diff)
+            + f". Resume with the same settings (e.g. --model {have['model']} --dataset {have['dataset']}) "
+              "or choose another --out folder.")
+
+
+# -- command line -----------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    from .models import NAMES as MODELS
+    from .data import NAMES as DATASETS
+    from .presets import NAMES as PRESETS
+
+    p = argparse.ArgumentParser(
+        prog="python -m snnbp.train",
+        description="Train a spiking network with spike-based backpropagation (Lee et al. 2020). "
+                    "With no arguments: the small mlp on scikit-learn's digits, on the CPU, in about a minute. "
+                    "Settings not given come from the preset (paper-spec section 5).")
+    p.add_argument("--model", choices=MODELS, default=None, help="network (default mlp)")
+    p.add_argument("--dataset", choices=DATASETS, default=None, help="data set (default digits)")
+    p.add_argument("--preset", choices=PRESETS, default=None, help="hyperparameters (default paper)")
+    p.add_argument("--ann", action="store_true", help="train the ANN twin (ReLU, T=1) instead")
+    p.add_argument("--timesteps", type=int, help="time steps T (preset's if not given)")
+    p.add_argument("--epochs", type=int, help="epochs (preset's if not given)")
+    p.add_argument("--batch-size", type=int, help="mini-batch size per process (preset's if not given)")
+    p.add_argument("--lr", type=float, help="initial learning rate (preset's if not given)")
+    p.add_argument("--subset", type=int, help="train on a fixed random subset of N images")
+    p.add_argument("--test-subset", type=int, help="test on a fixed random subset of M images")
+    p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")
+    p.add_argument("--no-download", action="store_true", help="never download; fail if the data are absent")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
+    p.add_argument("--workers", type=int, default=None, help="data loader processes (default 0 on CPU, 4 on CUDA)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="run folder (default runs/<model>-<dataset>-<preset>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    return p
+
+
+def _init_distributed(device: torch.device) -> None:
+    """Join the ``torchrun`` process group (NCCL on CUDA, gloo on the CPU) when WORLD_SIZE > 1."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not _dist():
+        if device.type == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import data as _data
+    from .models import build
+
+    args = _parser().parse_args(argv)
+    out = Path(args.out) if args.out else None
+    saved = {}
+    if args.resume:
+        if out is None or not (out / "config.json").exists():
+            print(f"error: --resume needs --out DIR holding config.json and last.pt (got {out})", file=sys.stderr)
+            return 2
+        saved = json.loads((out / "config.json").read_text())
+    model = args.model or saved.get("model") or "mlp"
+    dataset = args.dataset or saved.get("dataset") or "digits"
+    preset = args.preset or saved.get("preset", {}).get("name") or "paper"
+    spiking = bool(saved.get("spiking", True)) and not args.ann
+    if not args.resume and out is not None and (out / "last.pt").exists():
+        print(f"error: {out} already holds a run; pass --resume to continue it or choose another --out",
+              file=sys.stderr)
+        return 2
+    if out is None:
+        out = Path("runs") / f"{model}-{dataset}-{preset}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+
+    device = resolve_device(args.device)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        device = torch.device("cuda", local)
+    _init_distributed(device)
+    seed_everything(args.seed)
+    previous = saved.get("preset", {})
+    overrides = {k: getattr(args, k) if getattr(args, k) is not None else previous.get(k)
+                 for k in ("timesteps", "epochs", "batch_size", "lr")}
+    net = build(model, dataset, spiking=spiking, preset=preset, **overrides)
+    config = net.config
+    subset = args.subset if args.subset is not None else saved.get("subset")
+    test_subset = args.test_subset if args.test_subset is not None else saved.get("test_subset")
+    workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
+    try:
+        train_loader, test_loader = _data.loaders(
+            dataset, config.batch_size, root=args.data_root, download=not args.no_download,
+            subset=(subset, test_subset), augment=config.augment, num_workers=workers, seed=args.seed,
+            pin_memory=device.type == "cuda")
+    except _data.DatasetNotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.amp and device.type != "cuda" and _rank() == 0:
+        print("note: --amp needs CUDA; training in float32 on the CPU", file=sys.stderr)
+    run_info = {"subset": subset, "test_subset": test_subset, "test_examples": _safe_len(test_loader.dataset),
+                "data_root": str(_data.data_root(args.data_root)) if dataset != "digits" else None,
+                "workers": workers}
+    if _rank() == 0 and not args.quiet:
+        print(f"training {model} on {dataset} ({'SNN' if spiking else 'ANN'}, preset {preset}, T={net.timesteps}, "
+              f"{config.epochs} epochs, batch {config.batch_size}, lr {config.lr}) on {device}; run folder {out}",
+              file=sys.stderr)
+    tic = time.perf_counter()
+    try:
+        history = fit(net, train_loader, test_loader, config, device=device, out=out, resume=args.resume,
+                      amp=args.amp, quiet=args.quiet, seed=args.seed, run_info=run_info)
+    except (TrainingDiverged, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if _dist():
+            torch.distributed.destroy_process_group()
+    if _rank() == 0 and history:
+        final = history[-1]
+        print(f"test accuracy {final['test_acc']:.4f} after {final['epoch']} epochs "
+              f"(best {max(r['test_acc'] for r in history):.4f}); {time.perf_counter() - tic:.1f} s; run folder {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Evaluation: operation counts checked against counts worked out by hand, accuracy over time, run folders."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import snnbp
+from snnbp import data, evaluate, train
+
+
+def test_conv_fan_out_by_hand_5x5_padding_2():
+    conv = nn.Conv2d(1, 20, 5, padding=2, bias=False)
+    spikes = torch.zeros(1, 1, 8, 8)
+    spikes[0, 0, 0, 0] = 1          # corner: seen by outputs rows 0..2 x cols 0..2 -> 9 positions
+    spikes[0, 0, 4, 4] = 1          # centre: a full 5x5 window of outputs -> 25 positions
+    assert evaluate.synaptic_ops(conv, spikes) == (9 + 25) * 20
+    spikes[0, 0, 0, 4] = -1         # a negative input spike costs the same: edge row -> 3 x 5 positions
+    assert evaluate.synaptic_ops(conv, spikes) == (9 + 25 + 15) * 20
+
+
+def test_conv_fan_out_by_hand_with_stride():
+    one_by_one = nn.Conv2d(4, 6, 1, stride=2, bias=False)        # a ResNet shortcut
+    spikes = torch.zeros(1, 4, 4, 4)
+    spikes[0, 0, 0, 0] = 1          # on the stride grid: one output position x 6 channels
+    spikes[0, 1, 1, 1] = 1          # off the grid: never read
+    assert evaluate.synaptic_ops(one_by_one, spikes) == 6
+    three = nn.Conv2d(1, 2, 3, stride=2, padding=1, bias=False)  # outputs 2x2 at input centres 0, 2
+    spikes = torch.zeros(1, 1, 4, 4)
+    spikes[0, 0, 1, 1] = 1          # |2o - 1| <= 1 for o in {0, 1} in both axes: 4 positions
+    assert evaluate.synaptic_ops(three, spikes) == 4 * 2
+    spikes[0, 0, 1, 1], spikes[0, 0, 0, 0] = 0, 1               # only o = 0 covers 0: 1 position
+    assert evaluate.synaptic_ops(three, spikes) == 1 * 2
+
+
+def test_linear_fan_out_and_dense_macs_by_hand():
+    fc = nn.Linear(5, 7, bias=False)
+    assert evaluate.synaptic_ops(fc, torch.tensor([[1.0, 0, 1, 0, 0], [0, 0, 0, 0, 1]])) == 3 * 7
+    assert evaluate.dense_macs(fc, (7,)) == 35
+    conv = nn.Conv2d(20, 50, 5, padding=2, bias=False)
+    assert evaluate.dense_macs(conv, (50, 4, 4)) == 50 * 4 * 4 * 20 * 25
+
+
+def test_lenet_ann_macs_by_hand():
+    torch.manual_seed(0)
+    net = snnbp.build("lenet", "digits", timesteps=4)
+    loader = [(torch.rand(3, 1, 8, 8), torch.tensor([0, 1, 2]))]
+    result = evaluate.analyse(net, loader, device="cpu")
+    macs = {row["name"]: row["ann_macs"] for row in result["layers"]}
+    # digits are 8x8: conv 20@5x5 pad 2 -> 20x8x8, pool -> 4x4, conv 50@5x5 -> 50x4x4, pool -> 2x2
+    assert macs == {"conv1": 20 * 8 * 8 * 25, "conv2": 50 * 4 * 4 * 20 * 25, "fc3": 200 * 200,
+                    "classifier": 200 * 10}
+    assert result["totals"]["ann_macs"] == sum(macs.values())
+
+
+def test_mlp_synaptic_ops_equal_spike_counts_times_fan_out():
+    torch.manual_seed(0)
+    net = snnbp.build("mlp", "digits", timesteps=6)
+    x, y = data.digits("test")
+    loader = [(x[:40], y[:40]), (x[40:64], y[40:64])]
+    result = evaluate.analyse(net, loader, device="cpu", seed=7)
+    with torch.random.fork_rng():                       # the same Poisson input, recorded by hand
+        torch.manual_seed(7)
+        with snnbp.record(net) as rec:
+            with torch.no_grad():
+                for images, _ in loader:
+                    net(images)
+    ops = {row["name"]: row["synaptic_ops"] for row in result["layers"]}
+    assert ops["fc1"] == pytest.approx(rec.counts["input"] * 128 / 64)      # |input spikes| x 128 targets
+    assert ops["classifier"] == pytest.approx(rec.counts["lif1"] * 10 / 64)  # hidden spikes x 10 classes
+    assert result["energy"]["snn_pj"] == pytest.approx(0.9 * (ops["fc1"] + ops["classifier"]))
+    assert result["energy"]["ann_pj"] == pytest.approx(4.6 * (64 * 128 + 128 * 10))
+    assert result["firing_rates"]["lif1"] == pytest.approx(rec.rates()["lif1"])
+
+
+def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
+    torch.manual_seed(0)
+    net = snnbp.build("mlp", "digits", timesteps=8)
+    tr, te = data.loaders("digits", 32, subset=(400, 100))
+    train.fit(net, tr, te, epochs=2, quiet=True, device="cpu")
+    result = evaluate.analyse(net, te, device="cpu", seed=3)
+    assert len(result["accuracy_vs_timesteps"]) == 8
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        direct = train.evaluate_accuracy(net, te, device="cpu", seed=None)
+    assert result["accuracy"] == pytest.approx(direct)
+    # a prefix of t steps equals a t-step run with the same input spikes
+    net.timesteps = 3
+    torch.manual_seed(5)
+    spikes = net.encode(te.dataset[0][0][None].repeat(4, 1, 1, 1))
+    net.timesteps = 8
+    # (checked on the output integrator: V_out[3]/3 of the long run equals the 3-step readout)
+    current = net.classifier(net.features(torch.cat([spikes, torch.zeros(5, *spikes.shape[1:])])))
+    v = evaluate._membrane_over_time(current, net.readout.leak)
+    short = net.readout(net.classifier(net.features(spikes)))
+    torch.testing.assert_close(v[2] / 3, short)
+
+
+def test_evaluate_run_writes_json_and_plots(tmp_path):
+    assert train.main(["--timesteps", "5", "--subset", "200", "--test-subset", "60", "--epochs", "1",
+                       "--out", str(tmp_path), "--quiet"]) == 0
+    assert evaluate.main([str(tmp_path), "--quiet"]) == 0
+    result = json.loads((tmp_path / "evaluation.json").read_text())
+    assert result["examples"] == 60 and result["timesteps"] == 5 and result["model"] == "mlp"
+    assert result["energy"]["constants"]["mac_pj"] == 4.6
+    for name in ("accuracy_vs_timesteps.png", "firing_rates.png", "operations.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    assert evaluate.main([str(tmp_path / "missing")]) == 2
