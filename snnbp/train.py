@@ -527,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", local)
     _init_distributed(device)
+    rank = _rank()
     seed_everything(args.seed)
     previous = saved.get("preset", {})
     overrides = {k: getattr(args, k) if getattr(args, k) is not None else previous.get(k)
@@ -546,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.amp and device.type != "cuda" and _rank() == 0:
         print("note: --amp needs CUDA; training in float32 on the CPU", file=sys.stderr)
-    run_info = {"subset": subset, "test_subset": test_subset, "test_examples": _safe_len(test_loader.dataset),
+    run_info = {"subset": subset, "test_subset": test_subset, "test_examples": int(_all_sum([len(test_loader.dataset)], device)[0]),
                 "data_root": str(_data.data_root(args.data_root)) if dataset != "digits" else None,
                 "workers": workers}
     if _rank() == 0 and not args.quiet:
@@ -563,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if _dist():
             torch.distributed.destroy_process_group()
-    if _rank() == 0 and history:
+    if rank == 0 and history:
         final = history[-1]
         print(f"test accuracy {final['test_acc']:.4f} after {final['epoch']} epochs "
               f"(best {max(r['test_acc'] for r in history):.4f}); {time.perf_counter() - tic:.1f} s; run folder {out}")

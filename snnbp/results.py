@@ -1,0 +1,114 @@
+"""The reproduction table: our run folders beside the paper's reported accuracies (paper-spec section 6).
+
+    python -m snnbp.results [RESULTS_DIR]      # prints a Markdown table
+
+A run folder is any folder holding ``config.json`` and ``metrics.csv`` (written by
+:func:`snnbp.train.fit`). Each reported result of the paper gets one row per matching run (same
+network and dataset, spiking), or a single row that says "not run yet". Runs of pairs the paper
+does not report (e.g. ``digits``) follow, marked "not in the paper". The "confirmed?" column
+says how sure we are of the paper's number, as the spec does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["PAPER", "collect", "table", "to_markdown", "main"]
+
+PAPER: list[dict] = [
+    {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59, "confirmed": "cited by later papers"},
+    {"dataset": "svhn", "model": "vgg7", "network": "VGG7", "accuracy": 96.06, "confirmed": "not confirmed"},
+    {"dataset": "svhn", "model": "resnet7", "network": "ResNet7", "accuracy": 96.21, "confirmed": "not confirmed"},
+    {"dataset": "cifar10", "model": "vgg9", "network": "VGG9", "accuracy": 90.45, "confirmed": "not confirmed"},
+    {"dataset": "cifar10", "model": "resnet9", "network": "ResNet9", "accuracy": 90.35, "confirmed": "cited by later papers"},
+    {"dataset": "cifar10", "model": "resnet11", "network": "ResNet11", "accuracy": 90.95, "confirmed": "not confirmed"},
+]
+DATASET_LABELS = {"mnist": "MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10", "digits": "digits (scikit-learn)"}
+
+
+def collect(root: str | os.PathLike = "results") -> list[dict]:
+    """One summary per run folder under ``root`` (searched recursively), sorted by path."""
+    from .train import read_metrics
+
+    runs = []
+    for config_path in sorted(Path(root).rglob("config.json")):
+        folder = config_path.parent
+        if not (folder / "metrics.csv").exists():
+            continue
+        cfg = json.loads(config_path.read_text())
+        history = read_metrics(folder / "metrics.csv")
+        if not history:
+            continue
+        preset = cfg.get("preset", {})
+        evaluation = folder / "evaluation.json"
+        runs.append({
+            "run": str(folder.relative_to(root)) if folder != Path(root) else folder.name,
+            "model": cfg.get("model"), "dataset": cfg.get("dataset"), "spiking": cfg.get("spiking", True),
+            "preset": preset.get("name"), "timesteps": cfg.get("timesteps", preset.get("timesteps")),
+            "epochs_run": history[-1]["epoch"], "epochs_planned": cfg.get("epochs"),
+            "train_examples": cfg.get("train_examples"), "test_examples": cfg.get("test_examples"),
+            "best_test_acc": max(r["test_acc"] for r in history), "final_test_acc": history[-1]["test_acc"],
+            "seconds": sum(r["seconds"] or 0 for r in history), "device": cfg.get("device"),
+            "evaluation": json.loads(evaluation.read_text()) if evaluation.exists() else None,
+        })
+    return runs
+
+
+def _settings(run: dict) -> str:
+    parts = [f"{run['preset']} preset", f"T={run['timesteps']}", f"{run['epochs_run']} epochs"]
+    if run.get("train_examples"):
+        parts.append(f"{run['train_examples']} train images")
+    if run.get("test_examples"):
+        parts.append(f"{run['test_examples']} test images")
+    parts.append(f"{run['seconds'] / 60:.1f} min on {run['device']}")
+    return ", ".join(parts)
+
+
+def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -> list[dict]:
+    """Rows ``dataset, network, paper, confirmed, ours, settings, run`` (accuracies in %)."""
+    runs = collect(root) if runs is None else runs
+    rows, used = [], set()
+    for entry in PAPER:
+        mine = [r for r in runs if (r["model"], r["dataset"]) == (entry["model"], entry["dataset"]) and r["spiking"]]
+        base = {"dataset": DATASET_LABELS[entry["dataset"]], "network": entry["network"],
+                "paper": entry["accuracy"], "confirmed": entry["confirmed"]}
+        if not mine:
+            rows.append({**base, "ours": None, "settings": "not run yet", "run": ""})
+        for r in mine:
+            used.add(r["run"])
+            rows.append({**base, "ours": 100 * r["best_test_acc"], "settings": _settings(r), "run": r["run"]})
+    for r in runs:
+        if r["run"] not in used:
+            rows.append({"dataset": DATASET_LABELS.get(r["dataset"], r["dataset"]),
+                         "network": r["model"] + ("" if r["spiking"] else " (ANN twin)"),
+                         "paper": None, "confirmed": "not in the paper",
+                         "ours": 100 * r["best_test_acc"], "settings": _settings(r), "run": r["run"]})
+    return rows
+
+
+def to_markdown(rows: list[dict]) -> str:
+    """The rows of :func:`table` as a Markdown table."""
+    head = "| dataset | network | paper (%) | confirmed? | ours (%) | our settings | run folder |"
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        paper = f"{r['paper']:.2f}" if r["paper"] is not None else "—"
+        ours = f"{r['ours']:.2f}" if r["ours"] is not None else "not run yet"
+        lines.append(f"| {r['dataset']} | {r['network']} | {paper} | {r['confirmed']} | {ours} | "
+                     f"{r['settings']} | {r['run']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m snnbp.results",
+                                description="Our runs beside the paper's reported accuracies.")
+    p.add_argument("root", nargs="?", default="results", help="folder of run folders (default results/)")
+    args = p.parse_args(argv)
+    print(to_markdown(table(args.root)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

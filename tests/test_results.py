@@ -1,0 +1,42 @@
+"""The reproduction table: run folders beside the paper's numbers, "not run yet" where none."""
+from __future__ import annotations
+
+import json
+
+from snnbp import results
+
+
+def write_run(folder, model, dataset, accs, preset="paper", spiking=True):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({
+        "model": model, "dataset": dataset, "spiking": spiking, "timesteps": 20, "epochs": len(accs),
+        "train_examples": 4000, "test_examples": 2000, "device": "cpu",
+        "preset": {"name": preset, "timesteps": 20}}))
+    lines = ["epoch,lr,train_loss,train_acc,test_acc,seconds,firing_rate"]
+    lines += [f"{i + 1},0.0085,0.5,0.5,{a},60.0,0.03" for i, a in enumerate(accs)]
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_table_puts_runs_beside_the_paper_and_marks_the_rest(tmp_path):
+    write_run(tmp_path / "mnist-lenet", "lenet", "mnist", [0.91, 0.95, 0.94])
+    write_run(tmp_path / "digits-mlp", "mlp", "digits", [0.96])
+    (tmp_path / "not-a-run").mkdir()
+    rows = results.table(tmp_path)
+    lenet = [r for r in rows if r["network"] == "LeNet-style"]
+    assert len(lenet) == 1 and lenet[0]["paper"] == 99.59 and abs(lenet[0]["ours"] - 95.0) < 1e-9
+    assert lenet[0]["confirmed"] == "cited by later papers" and "T=20" in lenet[0]["settings"]
+    vgg9 = [r for r in rows if r["network"] == "VGG9"][0]
+    assert vgg9["ours"] is None and vgg9["settings"] == "not run yet" and vgg9["confirmed"] == "not confirmed"
+    digits = [r for r in rows if r["dataset"].startswith("digits")][0]
+    assert digits["paper"] is None and digits["confirmed"] == "not in the paper"
+    assert len(rows) == len(results.PAPER) + 1
+    text = results.to_markdown(rows)
+    assert "| MNIST | LeNet-style | 99.59 | cited by later papers | 95.00 |" in text
+    assert text.count("not run yet") == 2 * (len(results.PAPER) - 1)
+
+
+def test_cli_prints_the_table(tmp_path, capsys):
+    write_run(tmp_path / "a", "vgg9", "cifar10", [0.5])
+    assert results.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| CIFAR-10 | VGG9 | 90.45 | not confirmed | 50.00 |" in out
