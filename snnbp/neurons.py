@@ -60,7 +60,7 @@ def leak_correction_factor(spikes: torch.Tensor, leak: float) -> torch.Tensor:
     spikes = spikes.float()
     powers = leak ** torch.arange(steps - 1, -1, -1, dtype=torch.float32, device=spikes.device)
     lf = torch.tensordot(powers, spikes, dims=1)
-    gamma = spikes.abs().sum(0)
+    gamma = spikes.sum(0)                                     # spikes are 0 or 1
     gamma = torch.where(gamma < 1e-3, torch.ones_like(gamma), gamma)
     return (lf > 1e-3).float() + math.log(leak) * lf / gamma
 
@@ -98,63 +98,119 @@ def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: s
     return spikes.to(current.dtype), membranes
 
 
+#: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
+#: before the next, so the block's membrane and temporaries stay in cache and each input current
+#: and output spike crosses main memory once; 2**17 floats are 512 KiB. On GPUs one block holds all.
+CPU_BLOCK = 1 << 17
+
+
+def _blocks(width: int, device: torch.device) -> list[slice]:
+    """Split ``width`` neurons into the blocks the scan runs one after another."""
+    size = CPU_BLOCK if device.type == "cpu" else max(width, 1)
+    return [slice(start, min(start + size, width)) for start in range(0, width, size)]
+
+
+def _simple_rule_scale(rule: _surrogate.Surrogate, threshold: float) -> float | None:
+    r"""``c`` when ``rule`` is :math:`\partial s/\partial H = c\,s` (paper: :math:`1/V_{th}`; straight-through: 1)."""
+    if type(rule) is _surrogate.Paper:
+        return 1.0 / threshold
+    if type(rule) is _surrogate.StraightThrough:
+        return 1.0
+    return None
+
+
 class _LIFScan(torch.autograd.Function):
-    """The whole time loop as one autograd node: no per-step graph."""
+    """The whole time loop as one autograd node: no per-step graph.
+
+    Tensors are viewed as ``[T, N]`` (N neurons) and scanned block by block (:data:`CPU_BLOCK`).
+    Saved for the backward pass: the spikes (the float output itself, which the next layer
+    usually keeps anyway), the leak-correction factor ``NG`` ``[N]`` and, for surrogates that
+    need it, the membrane ``H``.
+    """
 
     @staticmethod
     def forward(ctx, current, leak, threshold, reset, rule, detach_leak, leak_correction, keep_membrane,
-                save_membrane):
-        steps = current.shape[0]
-        v = torch.zeros_like(current[0], dtype=torch.float32)
-        spikes = torch.empty_like(current)
-        membrane = torch.empty_like(current, dtype=torch.float32) if (keep_membrane or save_membrane) else None
-        for t in range(steps):
-            v.add_(current[t])                                # H[t] = V[t-1] + I[t]
-            if membrane is not None:
-                membrane[t].copy_(v)
-            fired = v > threshold                             # s[t] = 1[H > V_th]
-            spikes[t].copy_(fired)
-            if reset == "zero":
-                v.masked_fill_(fired, 0.0)                    # R = H (1 - s)
-            else:
-                v.sub_(fired.to(v.dtype), alpha=threshold)    # R = H - V_th s
-            if leak != 1.0:
-                v.mul_(leak)                                  # V[t] = lam R
-        ctx.params = (leak, threshold, reset, rule, detach_leak, leak_correction)
-        ctx.save_for_backward(spikes, membrane if rule.needs_membrane else None)
+                save_membrane, needs_grad):
+        shape, steps = current.shape, current.shape[0]
+        cur = current.reshape(steps, -1)
+        spikes = torch.empty_like(cur)
+        membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
+        factor = torch.empty(cur.shape[1], device=cur.device) if (leak_correction and needs_grad) else None
+        for block in _blocks(cur.shape[1], cur.device):
+            v = torch.zeros_like(cur[0, block], dtype=torch.float32)
+            for t in range(steps):
+                s = spikes[t, block]
+                v.add_(cur[t, block])                         # H[t] = V[t-1] + I[t]
+                if membrane is not None:
+                    membrane[t, block].copy_(v)
+                torch.gt(v, threshold, out=s)                 # s[t] = 1[H > V_th]
+                if reset == "zero":
+                    v.addcmul_(v, s, value=-1.0)              # R = H (1 - s) = H - H s
+                else:
+                    v.sub_(s, alpha=threshold)                # R = H - V_th s
+                if leak != 1.0:
+                    v.mul_(leak)                              # V[t] = lam R
+            if factor is not None:
+                factor[block] = leak_correction_factor(spikes[:, block], leak)
+        ctx.params = (leak, threshold, reset, rule, detach_leak, shape)
+        ctx.save_for_backward(spikes, membrane if rule.needs_membrane else None, factor)
+        spikes = spikes.view(shape)
         if membrane is None:
             return spikes, None
         ctx.mark_non_differentiable(membrane)
-        return spikes, (membrane if keep_membrane else None)
+        return spikes, (membrane.view(shape) if keep_membrane else None)
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_membrane):
-        leak, threshold, reset, rule, detach_leak, leak_correction = ctx.params
-        spikes, membrane = ctx.saved_tensors
-        grad = grad_spikes.float()
-        if leak_correction:
-            grad = grad * leak_correction_factor(spikes, leak)
-        s = spikes.float()
-        # a[t] = dL/ds[t] * ds/dH[t]: the part of dL/dH[t] that enters through the spike
-        grad_h = grad * rule.grad(membrane, s, threshold)
+        leak, threshold, reset, rule, detach_leak, shape = ctx.params
+        spikes, membrane, factor = ctx.saved_tensors
+        spikes = spikes.float()                               # no copy unless the current was not float32
+        steps = spikes.shape[0]
+        grad = grad_spikes.reshape(steps, -1)
+        grad_h = torch.empty_like(spikes, dtype=torch.float32)
+        scale = _simple_rule_scale(rule, threshold)
         carry = 1.0 if detach_leak else leak                  # dV[t]/dR[t]
-        keep = 1 - s if reset == "zero" else None             # dR[t]/dH[t]
-        # dL/dH[t] = a[t] + carry * dR/dH[t] * dL/dH[t+1], and dL/dI[t] = dL/dH[t]
-        for t in range(spikes.shape[0] - 2, -1, -1):
-            if keep is None:
-                grad_h[t].add_(grad_h[t + 1], alpha=carry)
-            else:
-                grad_h[t].addcmul_(keep[t], grad_h[t + 1], value=carry)
-        return grad_h.to(grad_spikes.dtype), None, None, None, None, None, None, None, None
+        for block in _blocks(spikes.shape[1], spikes.device):
+            ng = None if factor is None else factor[block]
+            if scale is not None:
+                ngc = scale if ng is None else ng * scale     # NG c, once per block
+            for t in range(steps - 1, -1, -1):
+                s, out = spikes[t, block], grad_h[t, block]
+                later = None if t == steps - 1 else grad_h[t + 1, block]
+                if later is not None and carry != 1.0:
+                    later = later * carry
+                # dL/dH[t] = a[t] + carry dR/dH[t] dL/dH[t+1], a[t] = dL/ds[t] NG ds/dH[t]
+                if scale is not None:
+                    # ds/dH = c s: a[t] = s dL/ds NG c
+                    torch.mul(grad[t, block], ngc, out=out)
+                    if later is None:
+                        out.mul_(s)
+                    elif reset == "zero":                     # dR/dH = 1 - s: one of the two terms is zero
+                        torch.lerp(later, out, s, out=out)    # s ? a[t] : carry dL/dH[t+1]  (exact select)
+                    else:                                     # dR/dH = 1
+                        out.mul_(s).add_(later)
+                    continue
+                mem = None if membrane is None else membrane[t, block]
+                torch.mul(grad[t, block], rule.grad(mem, s, threshold), out=out)
+                if ng is not None:
+                    out.mul_(ng)
+                if later is None:
+                    continue
+                if reset == "zero":                           # a + (1 - s) later, as a select on s
+                    torch.lerp(out + later, out, s, out=out)
+                else:
+                    out.add_(later)
+        return (grad_h.view(shape).to(grad_spikes.dtype),) + (None,) * 9
 
 
 def lif_fused(current: torch.Tensor, leak: float, threshold: float, reset: str,
               rule: _surrogate.Surrogate, detach_leak: bool, leak_correction: bool,
               keep_membrane: bool = False):
     """The fused scan. Returns ``(spikes, membrane or None)``; same numbers as :func:`lif_reference`."""
-    save_membrane = rule.needs_membrane and torch.is_grad_enabled() and current.requires_grad
+    needs_grad = torch.is_grad_enabled() and current.requires_grad
+    save_membrane = rule.needs_membrane and needs_grad
     return _LIFScan.apply(current, leak, threshold, reset, rule, detach_leak, leak_correction,
-                          keep_membrane, save_membrane)
+                          keep_membrane, save_membrane, needs_grad)
 
 
 class LIF(nn.Module):
