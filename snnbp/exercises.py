@@ -393,3 +393,252 @@ register(
     hint="the prediction is the class with the largest output: output.argmax(dim=1); compare with labels and average.",
     mistake=lambda output, labels: (output.argmax(0)[: len(labels)] == labels).float().mean().item(),
     description="classification accuracy from outputs [B, classes] and labels [B]")
+
+
+# -- Chapter 6: going deep ----------------------------------------------------------------------
+
+def _he_std(weight_shape) -> float:
+    r"""He initialisation's standard deviation :math:`\sqrt{2/\text{fan-in}}`, fan-in = the product
+    of all but the first dimension of the weight (``C_in k k`` for a convolution, ``in_features``)."""
+    fan_in = 1
+    for n in tuple(weight_shape)[1:]:
+        fan_in *= int(n)
+    return math.sqrt(2.0 / fan_in)
+
+
+register(
+    "he_std", reference=_he_std,
+    cases=lambda: [Case((shape,)) for shape in ((64, 3, 3, 3), (128, 64, 3, 3), (20, 1, 5, 5), (10, 200), (1024, 4096))],
+    hint=("the fan-in is the number of inputs ONE output neuron sums: every dimension of the weight except "
+          "the first (out channels). For a convolution that is C_in * k * k. The std is sqrt(2 / fan_in)."),
+    mistake=lambda weight_shape: math.sqrt(2.0 / weight_shape[1]),
+    description="the standard deviation of He-normal initialisation from a weight's shape")
+
+
+def _time_fixed_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout of ``x`` ``[T, B, ...]`` with one mask per sample, reused at every time step."""
+    from .layers import TimeFixedDropout
+
+    return TimeFixedDropout(p).train()(x)
+
+
+def _compare_dropout(expected: torch.Tensor, got) -> str | None:
+    """Random masks: check shape, values (0 or the scaled input), one mask for all steps, kept fraction."""
+    if not isinstance(got, torch.Tensor):
+        return f"expected a tensor, got {type(got).__name__}"
+    if got.shape != expected.shape:
+        return f"expected shape {tuple(expected.shape)} (the input's), got {tuple(got.shape)}"
+    scaled = float(expected.abs().max())
+    values = torch.unique(got.float())
+    if not all(abs(float(v)) < 1e-6 or abs(float(v) - scaled) < 1e-4 for v in values):
+        return (f"every output must be 0 (dropped) or the input / (1 - p) = {scaled:.4g} (kept), got values "
+                f"{[round(float(v), 4) for v in values[:5]]}")
+    zero = got == 0
+    if not bool((zero == zero[:1]).all()):
+        return "the mask changes from one time step to the next: draw ONE mask of shape [1, B, ...] and reuse it"
+    kept, want = float((~zero[0]).float().mean()), float((expected[0] != 0).float().mean())
+    if abs(kept - want) > 0.05:
+        return f"it keeps {kept:.3f} of the neurons; with this p about {want:.3f} should be kept"
+    return None
+
+
+register(
+    "time_fixed_dropout", reference=_time_fixed_dropout,
+    cases=lambda: [Case((torch.full((8, 4, 500), value), p)) for value, p in ((1.0, 0.2), (0.7, 0.5), (1.0, 0.25))],
+    compare=_compare_dropout,
+    hint=("draw the mask once for all time steps: mask = (torch.rand_like(x[:1]) >= p).float(), shape [1, B, ...], "
+          "and return x * mask / (1 - p); broadcasting reuses it at every step."),
+    mistake=lambda x, p: torch.nn.functional.dropout(x, p, training=True),
+    description="dropout with one mask per sample, shared by all time steps")
+
+
+def _first_spike_step(spikes: torch.Tensor) -> torch.Tensor:
+    """Time step (1-based) of each neuron's first spike in ``[T, N]``; 0 where it never fires."""
+    fired = spikes != 0
+    first = fired.float().argmax(0) + 1
+    return torch.where(fired.any(0), first, torch.zeros_like(first))
+
+
+def _first_spike_cases():
+    g = _gen(6)
+    trains = [(torch.rand(20, 6, generator=g) < rate).float() for rate in (0.05, 0.2)]
+    silent = torch.zeros(10, 3)
+    silent[0, 1] = 1.0
+    silent[9, 2] = -1.0
+    return [Case((t,)) for t in trains] + [Case((silent,))]
+
+
+register(
+    "first_spike_step", reference=_first_spike_step, cases=_first_spike_cases,
+    hint=("for each neuron find the first t with spikes[t] != 0 (e.g. argmax over dim 0 of the boolean mask), "
+          "count steps from 1, and write 0 for neurons that never fire (their argmax is also 0: check .any(0))."),
+    mistake=lambda spikes: (spikes != 0).float().argmax(0),
+    description="the first spike time of every neuron (1-based; 0 = never)")
+
+
+# -- Chapter 7: residual networks -----------------------------------------------------------------
+
+def _residual_lif_step(v, conv_current, shortcut_current, leak: float, threshold: float):
+    r"""One step of a residual block's second neuron: the shortcut enters the membrane,
+    :math:`H = V + W_2 h + S(x)`, then fire, reset to zero and leak. Returns ``(v_next, s)``."""
+    return _lif_step(v, conv_current + shortcut_current, leak, threshold)
+
+
+def _residual_cases():
+    g = _gen(7)
+    cases = [Case((torch.tensor([0.0, 0.5, 0.9]), torch.tensor([0.3, 0.2, 0.0]), torch.tensor([0.0, 1.0, 0.2]),
+                   0.99, 1.0))]
+    for leak, th in ((0.99, 1.0), (0.9, 0.5)):
+        cases.append(Case((torch.rand(8, generator=g), torch.rand(8, generator=g) * 0.5,
+                           (torch.rand(8, generator=g) < 0.5).float(), leak, th)))
+    return cases
+
+
+register(
+    "residual_lif_step", reference=_residual_lif_step, cases=_residual_cases,
+    hint=("the shortcut is part of the input current: h = v + conv_current + shortcut_current, then the usual "
+          "LIF step (s = h > threshold; v_next = leak * h * (1 - s)). Return (v_next, s)."),
+    mistake=lambda v, conv_current, shortcut_current, leak, threshold: (
+        leak * (v + conv_current) * (1 - (v + conv_current > threshold).float()),
+        ((v + conv_current > threshold).float() + shortcut_current).clamp(max=1)),
+    description="one step of the neuron a residual shortcut feeds into")
+
+
+def _conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output height/width of a convolution: ``(size + 2 padding - kernel) // stride + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+register(
+    "conv_output_size", reference=_conv_output_size,
+    cases=lambda: [Case(a) for a in ((32, 3, 1, 1), (16, 3, 2, 1), (7, 3, 2, 1), (28, 5, 1, 2), (8, 1, 2, 0), (5, 3, 2, 1))],
+    hint="count the positions the kernel can take: (size + 2 * padding - kernel) // stride + 1.",
+    mistake=lambda size, kernel, stride, padding: size // stride,
+    description="the spatial size after a convolution")
+
+
+register(
+    "subsample_shortcut", reference=lambda x, stride: x[..., ::stride, ::stride],
+    cases=lambda: [Case((torch.arange(2 * 3 * n * n, dtype=torch.float32).reshape(2, 3, n, n), 2)) for n in (4, 7)],
+    hint=("the parameter-free shortcut keeps every stride-th row and column, starting with the first: "
+          "x[..., ::stride, ::stride] (no averaging, no weights)."),
+    mistake=lambda x, stride: torch.nn.functional.avg_pool2d(x, stride),
+    description="ResNet11's parameter-free stride-2 shortcut")
+
+
+# -- Chapter 9: sparse computation ----------------------------------------------------------------
+
+def _linear_synaptic_ops(spikes: torch.Tensor, out_features: int) -> float:
+    """Accumulates a linear layer performs: every nonzero input spike (+1 or -1) reaches ``out_features`` targets."""
+    return float((spikes != 0).sum()) * out_features
+
+
+def _signed_spikes():
+    g = _gen(9)
+    return [Case(((torch.rand(10, 2, 30, generator=g) < r).float() * torch.sign(torch.rand(10, 2, 30, generator=g) - 0.5),
+                  n)) for r, n in ((0.1, 100), (0.3, 10))]
+
+
+register(
+    "linear_synaptic_ops", reference=_linear_synaptic_ops, cases=_signed_spikes,
+    hint=("each spike, +1 or -1, costs one addition per target: count the NONZERO entries (spikes != 0) over all "
+          "steps and samples, then multiply by out_features. Summing the spikes lets +1 and -1 cancel."),
+    mistake=lambda spikes, out_features: float(spikes.sum()) * out_features,
+    description="synaptic operations of a linear layer driven by signed spikes")
+
+
+register(
+    "conv_macs", reference=lambda c_in, c_out, kernel, h_out, w_out: c_out * h_out * w_out * c_in * kernel * kernel,
+    cases=lambda: [Case(a) for a in ((3, 64, 3, 32, 32), (64, 128, 3, 16, 16), (1, 20, 5, 28, 28), (128, 256, 1, 8, 8))],
+    hint="every output element (c_out * h_out * w_out of them) sums its fan-in, c_in * kernel * kernel products.",
+    mistake=lambda c_in, c_out, kernel, h_out, w_out: c_out * h_out * w_out * kernel * kernel,
+    description="multiply-accumulates of one image through a convolution in an ANN")
+
+
+register(
+    "energy_ratio", reference=lambda synaptic_ops, macs, e_ac=0.9, e_mac=4.6: macs * e_mac / (synaptic_ops * e_ac),
+    cases=lambda: [Case((1e6, 5e6)), Case((2.5e7, 1e7)), Case((3e5, 3e5), {"e_ac": 0.03, "e_mac": 0.23})],
+    hint="E_ANN = MACs * E_MAC and E_SNN = synaptic ops * E_AC; the ratio is E_ANN / E_SNN (ANN over SNN).",
+    mistake=lambda synaptic_ops, macs, e_ac=0.9, e_mac=4.6: synaptic_ops * e_ac / (macs * e_mac),
+    description="the ANN-over-SNN energy ratio from operation counts")
+
+
+# -- Chapter 10: what spikes cost ------------------------------------------------------------------
+
+def _time_batched(module, x: torch.Tensor) -> torch.Tensor:
+    """Run a stateless ``module`` on ``[T, B, ...]`` by merging time into the batch."""
+    from .layers import TimeBatched
+
+    return TimeBatched(module)(x)
+
+
+def _time_batched_cases():
+    torch.manual_seed(10)
+    g = _gen(10)
+    linear, conv = torch.nn.Linear(6, 4, bias=False), torch.nn.Conv2d(2, 3, 3, padding=1, bias=False)
+    return [Case((linear, torch.rand(5, 3, 6, generator=g))), Case((conv, torch.rand(4, 2, 2, 6, 6, generator=g))),
+            Case((linear, torch.rand(3, 3, 6, generator=g)))]
+
+
+def _time_batched_mistake(module, x):
+    y = module(x.transpose(0, 1).reshape(-1, *x.shape[2:]))
+    return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
+
+
+register(
+    "time_batched", reference=_time_batched, cases=_time_batched_cases, mistake=_time_batched_mistake,
+    hint=("merge the first two dimensions in place with x.reshape(T * B, ...) (time-major, no transpose), run the "
+          "module once, and split them again with y.reshape(T, B, *y.shape[1:])."),
+    description="apply a stateless layer to all time steps at once")
+
+
+register(
+    "epoch_seconds", reference=lambda step_seconds, examples, batch_size: math.ceil(examples / batch_size) * step_seconds,
+    cases=lambda: [Case(a) for a in ((0.1, 50000, 16), (0.25, 1000, 64), (0.05, 73257, 16), (1.0, 10, 3))],
+    hint="an epoch is ceil(examples / batch_size) optimiser steps; the last, smaller batch still costs a step.",
+    mistake=lambda step_seconds, examples, batch_size: examples / batch_size * step_seconds,
+    description="time of one epoch from the time of one training step")
+
+
+# -- Chapter 11: the snnTorch bridge ---------------------------------------------------------------
+
+def _snntorch_zero_step(mem, current, beta: float, threshold: float):
+    r"""``snntorch.Leaky(reset_mechanism="zero")``: the reset of the previous spike is applied before
+    integrating, :math:`m = \beta (1 - r) m + I` with :math:`r = 1[m_{prev} > V_{th}]`; then fire."""
+    reset = (mem > threshold).to(mem.dtype)
+    mem = beta * mem * (1 - reset) + current
+    return (mem > threshold).to(mem.dtype), mem
+
+
+def _snntorch_subtract_step(mem, current, beta: float, threshold: float):
+    r"""``snntorch.Leaky(reset_mechanism="subtract")``: :math:`m = \beta m + I - V_{th} r`, the threshold
+    subtracted AFTER the leak, with :math:`r = 1[m_{prev} > V_{th}]`; then fire."""
+    reset = (mem > threshold).to(mem.dtype)
+    mem = beta * mem + current - threshold * reset
+    return (mem > threshold).to(mem.dtype), mem
+
+
+def _snntorch_cases():
+    g = _gen(11)
+    return [Case((torch.tensor([0.0, 0.5, 1.2, 0.95, 2.5]), torch.tensor([0.2, 0.6, 0.1, 0.3, 0.0]), 0.9, 1.0))] + [
+        Case((torch.rand(8, generator=g) * 2 * th, torch.rand(8, generator=g) * th, beta, th))
+        for beta, th in ((0.99, 1.0), (0.8, 0.5))]
+
+
+register(
+    "snntorch_zero_step", reference=_snntorch_zero_step, cases=_snntorch_cases,
+    hint=("snnTorch resets at the START of the next step: r = (mem > threshold) from the previous step, "
+          "mem = beta * mem * (1 - r) + current, spk = (mem > threshold). Return (spk, mem)."),
+    mistake=lambda mem, current, beta, threshold: (
+        ((mem + current) > threshold).float(), beta * (mem + current) * (1 - ((mem + current) > threshold).float())),
+    description="one step of snntorch.Leaky with reset to zero")
+
+
+register(
+    "snntorch_subtract_step", reference=_snntorch_subtract_step, cases=_snntorch_cases,
+    hint=("r = (mem > threshold) from the previous step; the new membrane leaks FIRST and then loses the threshold: "
+          "mem = beta * mem + current - threshold * r; spk = (mem > threshold). Return (spk, mem)."),
+    mistake=lambda mem, current, beta, threshold: (
+        lambda r: ((beta * (mem - threshold * r) + current > threshold).float(), beta * (mem - threshold * r) + current)
+    )((mem > threshold).float()),
+    description="one step of snntorch.Leaky with subtractive reset")

@@ -31,7 +31,7 @@ from .neurons import LIF
 
 __all__ = ["show", "to_html", "is_live", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
-           "histogram", "surrogates", "history"]
+           "histogram", "surrogates", "history", "bars", "rate_explorer"]
 
 #: Colours used throughout the book (colour-blind safe, after Okabe & Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -493,4 +493,74 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
                                      mode="lines+markers", line=dict(color=COLORS[k + 1])), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(template="plotly_white", title=title, height=380, margin=dict(l=60, r=20, t=80, b=50))
+    return fig
+
+
+# -- Part II: bars and per-layer rates ------------------------------------------------------------
+
+def bars(categories: Sequence[str], values: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "",
+         ylabel: str = "", log_y: bool = False, height: int = 400, text: bool = False):
+    """Grouped bars: one group per category (e.g. a layer), one bar per series in ``values``
+    (legend name -> one value per category). ``text=True`` writes each value on its bar."""
+    import plotly.graph_objects as go
+
+    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel, barmode="group")
+    categories = [str(c) for c in categories]
+    for k, (name, ys) in enumerate(values.items()):
+        ys = [float(v) for v in (ys.tolist() if isinstance(ys, torch.Tensor) else ys)]
+        if len(ys) != len(categories):
+            raise ValueError(f"series {name!r} has {len(ys)} values for {len(categories)} categories")
+        fig.add_trace(go.Bar(x=categories, y=ys, name=name, marker_color=COLORS[k % len(COLORS)],
+                             text=[f"{v:.3g}" for v in ys] if text else None,
+                             textposition="outside" if text else None))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def rate_explorer(layers: Sequence[str], params: Mapping[str, Sequence], rates: Mapping[tuple, Sequence[float]], *,
+                  active: Mapping[str, object] | None = None, title: str = "firing rate per layer",
+                  ymax: float | None = None, height: int = 560):
+    r"""Per-layer firing rates (bars) with one slider per parameter, kernel-free.
+
+    ``params``: parameter name -> the values it takes (e.g. ``{"init gain": [0.5, 1, 2]}``);
+    ``rates``: one entry per combination, keyed by the tuple of values in ``params``' order, each
+    a rate per layer in ``layers``' order (measured beforehand with :func:`snnbp.record`). The
+    sliders switch among these precomputed results, so they work on a static web page;
+    ``active`` picks the combination shown first (default: each parameter's first value).
+    """
+    import plotly.graph_objects as go
+
+    names = list(params)
+    grid = [list(params[n]) for n in names]
+    layers = [str(name) for name in layers]
+    entries = []
+    for combo in itertools.product(*grid):
+        if combo not in rates:
+            raise KeyError(f"rates has no entry for {dict(zip(names, combo))}")
+        ys = [float(v) for v in rates[combo]]
+        if len(ys) != len(layers):
+            raise ValueError(f"{dict(zip(names, combo))}: {len(ys)} rates for {len(layers)} layers")
+        label = ", ".join(f"{n} = {v:g}" if isinstance(v, (int, float)) else f"{n} = {v}" for n, v in zip(names, combo))
+        deepest = ys[-1]
+        entries.append({"traces": {"0": {"y": _round(ys, 4), "text": [f"{v:.3f}" for v in ys]}},
+                        "title": f"{title}: {label} → last layer {deepest:.4f}"})
+    active = active or {}
+    positions = [_index(g, active.get(n, g[0])) for n, g in zip(names, grid)]
+    shape = [len(g) for g in grid]
+    flat = 0
+    for pos, size in zip(positions, shape):
+        flat = flat * size + pos
+    default = entries[flat]
+    top = ymax if ymax is not None else max(max(float(v) for v in r) for r in rates.values()) * 1.15 or 1.0
+    n_sliders = len(names)
+    plot_bottom = 0.12 * n_sliders + 0.08
+    fig = _figure(title=default["title"], height=height, margin=dict(l=60, r=20, t=70, b=20),
+                  yaxis=dict(title="spikes per neuron per step", range=[0, top], domain=[plot_bottom, 1.0]),
+                  xaxis=dict(title=None))
+    fig.add_trace(go.Bar(x=layers, y=default["traces"]["0"]["y"], text=default["traces"]["0"]["text"],
+                         textposition="outside", marker_color=COLORS[0], name="rate", showlegend=False))
+    fig.update_layout(sliders=[_slider(n, g, p, plot_bottom - 0.06 - 0.12 * k, "{:g}" if not isinstance(g[0], str) else "{}")
+                               for k, (n, g, p) in enumerate(zip(names, grid, positions))])
+    fig.layout.meta = {"snnbp_lookup": {"shape": shape, "entries": entries}}
     return fig

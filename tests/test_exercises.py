@@ -52,3 +52,26 @@ def test_every_chapter_has_exercises():
     expected = {"spike_count", "firing_rate", "lif_step", "lif_rheobase", "poisson_encode", "rate_std",
                 "leak_correction", "fast_sigmoid_grad", "mse_sum_loss", "accuracy"}
     assert expected <= set(exercises.names())
+
+
+def test_part_two_chapters_have_exercises():
+    expected = {"he_std", "time_fixed_dropout", "first_spike_step", "residual_lif_step", "conv_output_size",
+                "subsample_shortcut", "linear_synaptic_ops", "conv_macs", "energy_ratio", "time_batched",
+                "epoch_seconds", "snntorch_zero_step", "snntorch_subtract_step"}
+    assert expected <= set(exercises.names())
+
+
+@pytest.mark.parametrize("mechanism", ["zero", "subtract"])
+def test_snntorch_step_references_match_snntorch(mechanism):
+    snntorch = pytest.importorskip("snntorch")
+    import torch
+
+    step = exercises.get(f"snntorch_{mechanism}_step").reference
+    torch.manual_seed(0)
+    current = torch.rand(40, 7) * 0.6
+    neuron = snntorch.Leaky(beta=0.9, threshold=1.0, reset_mechanism=mechanism)
+    mem_theirs, mem_ours = neuron.reset_mem(), torch.zeros(7)
+    for t in range(40):
+        spk_theirs, mem_theirs = neuron(current[t], mem_theirs)
+        spk_ours, mem_ours = step(mem_ours, current[t], 0.9, 1.0)
+        assert torch.equal(spk_theirs, spk_ours) and torch.allclose(mem_theirs, mem_ours)

@@ -125,3 +125,27 @@ def test_live_explorer_builds_a_widget():
     matplotlib.use("Agg")
     widget = plots.live_membrane_explorer(steps=20)
     assert {c.description for c in widget.children[:4]} == {"current I", "leak \u03bb", "V_th", "reset"}
+
+
+def test_bars_groups_series_and_rejects_mismatched_lengths():
+    fig = plots.bars(["conv1", "fc2"], {"SNN": [1.0, 2.0], "ANN": torch.tensor([3.0, 4.0])}, log_y=True, text=True)
+    assert [t.name for t in fig.data] == ["SNN", "ANN"] and list(fig.data[1].y) == [3.0, 4.0]
+    assert fig.layout.barmode == "group" and fig.layout.yaxis.type == "log"
+    with pytest.raises(ValueError, match="2 categories"):
+        plots.bars(["a", "b"], {"x": [1.0]})
+
+
+def test_rate_explorer_has_one_entry_per_combination_and_opens_at_active():
+    params = {"gain": [0.5, 1.0, 2.0], "threshold": [0.5, 1.0]}
+    rates = {(g, th): [g / th, g / th / 2] for g in params["gain"] for th in params["threshold"]}
+    fig = plots.rate_explorer(["lif1", "lif2"], params, rates, active={"gain": 2.0, "threshold": 1.0})
+    lookup = _lookup(fig)
+    assert lookup["shape"] == [3, 2] and len(lookup["entries"]) == 6
+    assert [s.active for s in fig.layout.sliders] == [2, 1]
+    assert all(step.method == "skip" for s in fig.layout.sliders for step in s.steps)
+    # C order over (gain, threshold); the static default is the entry the sliders point at
+    assert lookup["entries"][2 * 2 + 1]["traces"]["0"]["y"] == list(fig.data[0].y) == [2.0, 1.0]
+    assert lookup["entries"][0]["traces"]["0"]["y"] == [1.0, 0.5]
+    assert "snnbp_lookup" in plots.to_html(fig)
+    with pytest.raises(KeyError):
+        plots.rate_explorer(["lif1"], {"gain": [1.0, 2.0]}, {(1.0,): [0.1]})
