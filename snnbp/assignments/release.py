@@ -51,7 +51,7 @@ def solution_regions(source: str, *, where: str = "cell") -> list[tuple[int, int
             start = number
         elif text == END:
             if start is None:
-                raise ValueError(f"{where}: line {number + 1} closes a solution region that was never opened")
+                raise ValueError(f"{where}: the marker on line {number + 1} closes a solution region that was never opened")
             regions.append((start, number))
             start = None
     if start is not None:
