@@ -214,7 +214,7 @@ class Report:
         skipped = [c.index for c in self.cells if c.status == "not run"]
         if skipped:
             lines.append(f"  not run: cells {', '.join(map(str, skipped))}")
-        width = max((len(o.title) for o in self.outcomes), default=0)
+        width = max((len(o.title) for o in self.outcomes), default=8)
         for o in self.outcomes:
             line = f"  {o.question.upper():<4}{o.title:<{width}}  {o.points:>3} / {o.max_points:<3} {o.status}"
             lines.append(line + (f": {_shorten(o.message, 300)}" if o.message else ""))
@@ -313,7 +313,7 @@ def grade_notebook(path: str | Path, *, assignment: str | None = None, timeout: 
     runs = {i: CellRun(i, "not run") for i, _ in cells}
     report.cells = list(runs.values())
     try:
-        with tempfile.TemporaryDirectory(prefix="snnbp-grade-") as folder, Kernel(kernel_name, cwd=folder) as kernel:
+        with tempfile.TemporaryDirectory(prefix="snnbp-grade-", ignore_cleanup_errors=True) as folder, Kernel(kernel_name, cwd=folder) as kernel:
             deadline = time.monotonic() + timeout
             for index, source in cells:
                 if is_self_check(source):
