@@ -81,7 +81,7 @@ def test_instructor_notebook_is_clean_tagged_and_states_the_registry_points(name
 
 @pytest.mark.parametrize("name", ["lif_poisson", "surrogate_gradient"])
 def test_solutions_pass_every_check(name):
-    outcomes = assignments.check(name, namespace=solution_namespace(name), quiet=True)
+    outcomes = assignments.check(name, namespace=solution_namespace(name))
     assert [o.status for o in outcomes] == ["passed"] * len(outcomes)
     assert sum(o.points for o in outcomes) == 10
 
@@ -90,7 +90,7 @@ def test_deep_dropout_solutions_pass_the_quick_checks():
     # q4 and q5 train networks: the grader tests run them on the executed solution notebook
     namespace = solution_namespace("deep_dropout")
     for key in ("q1", "q2", "q3"):
-        assert assignments.check("deep_dropout", key, namespace, quiet=True).passed, key
+        assert assignments.check("deep_dropout", key, namespace).passed, key
 
 
 # -- typical mistakes fail their own question, with a message -------------------------------------
@@ -110,6 +110,13 @@ def lif_step(v, current, leak, threshold):
 def lif_run(currents, leak, threshold):
     v, out = torch.zeros_like(currents[0]), []
     for t in range(currents.shape[0] - 1):
+        v, s, _ = lif_step(v, currents[t], leak, threshold)
+        out.append(s)
+    return torch.stack(out)''',
+    ("lif_poisson", "q2", "does not start at rest"): '''
+def lif_run(currents, leak, threshold):
+    v, out = torch.full_like(currents[0], 0.5), []
+    for t in range(currents.shape[0]):
         v, s, _ = lif_step(v, currents[t], leak, threshold)
         out.append(s)
     return torch.stack(out)''',
@@ -176,21 +183,21 @@ def namespaces():
 def test_a_typical_mistake_fails_its_question_with_a_message(namespaces, assignment, key, mistake):
     namespace = dict(namespaces[assignment])
     exec(MISTAKES[assignment, key, mistake], namespace)
-    outcome = assignments.check(assignment, key, namespace, quiet=True)
+    outcome = assignments.check(assignment, key, namespace)
     assert outcome.status == "wrong" and outcome.points == 0, (outcome.status, outcome.message)
     assert len(outcome.message) > 20
 
 
 def test_stub_is_not_attempted_and_missing_name_is_missing():
     namespace = {"lif_step": lambda *a: (_ for _ in ()).throw(NotImplementedError)}
-    assert assignments.check("lif_poisson", "q1", namespace, quiet=True).status == "not attempted"
-    assert assignments.check("lif_poisson", "q2", namespace, quiet=True).status == "missing"
+    assert assignments.check("lif_poisson", "q1", namespace).status == "not attempted"
+    assert assignments.check("lif_poisson", "q2", namespace).status == "missing"
     crash = {"lif_step": lambda *a: 1 / 0}
-    outcome = assignments.check("lif_poisson", "q1", crash, quiet=True)
+    outcome = assignments.check("lif_poisson", "q1", crash)
     assert outcome.status == "error" and "ZeroDivisionError" in outcome.message
 
 
-def test_check_prints_a_verdict_and_reads_the_callers_globals(capsys):
+def test_check_reads_the_callers_globals_and_shows_a_verdict():
     def lif_step(v, current, leak, threshold):
         raise NotImplementedError
 
@@ -199,8 +206,9 @@ def test_check_prints_a_verdict_and_reads_the_callers_globals(capsys):
         outcome = assignments.check("lif_poisson", "q1")
     finally:
         del globals()["lif_step"]
-    assert outcome.status == "not attempted"
-    assert "not attempted" in capsys.readouterr().out
+    assert outcome.status == "not attempted" and "not attempted" in str(outcome)
+    everything = assignments.check("lif_poisson", namespace={})
+    assert (everything.points, everything.max_points) == (0, 10) and str(everything).endswith("Total: 0/10")
 
 
 # -- student notebooks: generated, never maintained by hand ---------------------------------------

@@ -201,3 +201,16 @@ def test_command_line_rejects_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grade.main([str(SOURCE / "lif_poisson.ipynb"), "--timeout", "0"])
     assert "--timeout must be > 0" in capsys.readouterr().err
+
+
+@kernels
+def test_self_check_cells_show_their_verdicts_in_a_students_kernel():
+    """What a student sees: the check cells find the notebook's functions and show one verdict each."""
+    import nbclient
+
+    notebook = nbformat.read(SOURCE / "lif_poisson.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    shown = ["".join(str(o.get("data", {}).get("text/plain", o.get("text", ""))) for o in c.outputs)
+             for c in notebook.cells if c.cell_type == "code" and grade.is_self_check(c.source)]
+    assert all(text.count("correct") == text.count("\n") + 1 - text.count("Total") for text in shown)
+    assert shown[-1].endswith("Total: 10/10")

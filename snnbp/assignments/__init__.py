@@ -12,7 +12,7 @@ A student checks an answer from the notebook (the objects are looked up by name 
 notebook's variables)::
 
     from snnbp import assignments
-    assignments.check("lif_poisson", "q1")       # prints the verdict for question 1
+    assignments.check("lif_poisson", "q1")       # the verdict for question 1
     assignments.check("lif_poisson")             # every question, and the total
 
 The grader (:mod:`snnbp.grade`) runs the same checks from its own copy of this package inside
@@ -29,7 +29,7 @@ from .. import _checks
 from . import deep_dropout, lif_poisson, surrogate_gradient
 from ._core import STATUSES, Assignment, Outcome, Question, Wrong, run
 
-__all__ = ["ASSIGNMENTS", "NAMES", "get", "check", "outcome_json", "Assignment", "Question", "Outcome",
+__all__ = ["ASSIGNMENTS", "NAMES", "get", "check", "Outcomes", "outcome_json", "Assignment", "Question", "Outcome",
            "Wrong", "STATUSES", "run"]
 
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
@@ -42,27 +42,38 @@ def get(name: str) -> Assignment:
     return ASSIGNMENTS[_checks.choice("assignment", name, NAMES)]
 
 
-def check(assignment: str, question: str | None = None, namespace: Mapping[str, Any] | None = None, *,
-          quiet: bool = False) -> Outcome | list[Outcome]:
-    """Check one question (or all of them) and print the verdict.
+class Outcomes(list):
+    """The outcomes of every question of an assignment; shows each verdict and the total."""
 
-    ``namespace`` defaults to the caller's global variables, i.e. the notebook's.
+    @property
+    def points(self) -> int:
+        return sum(o.points for o in self)
+
+    @property
+    def max_points(self) -> int:
+        return sum(o.max_points for o in self)
+
+    def __str__(self) -> str:
+        return "\n".join([*map(str, self), f"Total: {self.points}/{self.max_points}"])
+
+    def _repr_pretty_(self, printer, cycle) -> None:   # IPython shows the verdicts, not a list
+        printer.text(str(self))
+
+
+def check(assignment: str, question: str | None = None, namespace: Mapping[str, Any] | None = None
+          ) -> Outcome | Outcomes:
+    """Check one question (or all of them): the last line of a notebook cell shows the verdict.
+
+    ``namespace`` defaults to the caller's global variables, i.e. the notebook's. In a script,
+    ``print(check(...))``.
     """
     spec = get(assignment)
     if namespace is None:
         frame = inspect.currentframe()
         namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
     if question is not None:
-        outcome = run(spec, spec.question(question).key, namespace)
-        if not quiet:
-            print(outcome)
-        return outcome
-    outcomes = [run(spec, key, namespace) for key in spec.keys]
-    if not quiet:
-        for outcome in outcomes:
-            print(outcome)
-        print(f"Total: {sum(o.points for o in outcomes)}/{spec.total}")
-    return outcomes
+        return run(spec, spec.question(question).key, namespace)
+    return Outcomes(run(spec, key, namespace) for key in spec.keys)
 
 
 def outcome_json(assignment: str, question: str, namespace: Mapping[str, Any]) -> str:

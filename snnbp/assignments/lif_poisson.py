@@ -6,12 +6,10 @@ Every check compares the student's function with :class:`snnbp.LIF` or with the 
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ..neurons import LIF
-from ._core import Assignment, Question, clone, describe, expect, expect_close, expect_equal, expect_shape
+from ._core import Assignment, Question, Wrong, clone, describe, expect, expect_close, expect_shape
 
 
 def _step_cases():
@@ -30,8 +28,8 @@ def check_lif_step(lif_step) -> None:
         where = f"for v={describe(v)}, current={describe(current)}, leak={leak}, threshold={threshold}"
         expect(isinstance(got, (tuple, list)) and len(got) == 3,
                f"lif_step must return three tensors (v_next, s, h); {where} it returned {describe(got)}.")
-        for what, g, e in zip(("v_next", "s", "h"), got, expected):
-            expect_close(f"{what} {where}", g, e)
+        for k in (2, 1, 0):                   # h, then s, then v_next: the first thing that goes wrong
+            expect_close(f"{('v_next', 's', 'h')[k]} {where}", got[k], expected[k])
 
 
 def check_lif_run(lif_run) -> None:
