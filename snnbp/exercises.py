@@ -642,3 +642,38 @@ register(
         lambda r: ((beta * (mem - threshold * r) + current > threshold).float(), beta * (mem - threshold * r) + current)
     )((mem > threshold).float()),
     description="one step of snntorch.Leaky with subtractive reset")
+
+
+# -- Chapter 8 and 10: schedules and the neuron scan -------------------------------------------------
+
+def _multistep_lr(epoch: int, lr: float, milestones, gamma: float) -> float:
+    r"""The learning rate in (1-based) ``epoch`` under a multistep schedule: :math:`\eta_0\gamma^{m}`,
+    :math:`m` = the number of milestones already passed (``milestone < epoch``), as
+    ``torch.optim.lr_scheduler.MultiStepLR`` stepped once per epoch."""
+    return lr * gamma ** sum(1 for m in milestones if m < epoch)
+
+
+register(
+    "multistep_lr", reference=_multistep_lr,
+    cases=lambda: [Case((e, 0.0033, (70, 100, 125), 0.2)) for e in (1, 70, 71, 100, 101, 126, 150)]
+    + [Case((e, 0.0085, (75,), 0.2)) for e in (75, 76)],
+    hint=("count the milestones the schedule has passed before this epoch (milestone < epoch: the decay at "
+          "milestone 70 takes effect from epoch 71 on) and multiply lr by gamma that many times."),
+    mistake=lambda epoch, lr, milestones, gamma: lr * gamma ** sum(1 for m in milestones if m <= epoch),
+    description="the paper's step learning-rate schedule")
+
+
+def _lif_scan(current: torch.Tensor, leak: float, threshold: float) -> torch.Tensor:
+    """Spikes ``[T, N]`` of LIF neurons (reset to zero) driven by ``current`` ``[T, N]``: the loop over time."""
+    with torch.no_grad():
+        return LIF(leak=leak, threshold=threshold)(current.unsqueeze(1)).squeeze(1)
+
+
+register(
+    "lif_scan", reference=_lif_scan,
+    cases=lambda: [Case((torch.rand(30, 6, generator=_gen(12 + k)) * 0.6, leak, th))
+                   for k, (leak, th) in enumerate(((0.99, 1.0), (0.9, 0.5), (1.0, 1.0)))],
+    hint=("keep one membrane per neuron across the loop: v = zeros(N); for each t: h = v + current[t]; "
+          "s = (h > threshold); v = leak * h * (1 - s); collect s. Return torch.stack of the spikes."),
+    mistake=lambda current, leak, threshold: (current > threshold).float(),
+    description="the time loop of a layer of LIF neurons")

@@ -57,7 +57,7 @@ def test_every_chapter_has_exercises():
 def test_part_two_chapters_have_exercises():
     expected = {"he_std", "time_fixed_dropout", "first_spike_step", "residual_lif_step", "conv_output_size",
                 "subsample_shortcut", "linear_synaptic_ops", "conv_macs", "energy_ratio", "time_batched",
-                "epoch_seconds", "snntorch_zero_step", "snntorch_subtract_step"}
+                "epoch_seconds", "snntorch_zero_step", "snntorch_subtract_step", "multistep_lr", "lif_scan"}
     assert expected <= set(exercises.names())
 
 
