@@ -123,9 +123,9 @@ class _LIFScan(torch.autograd.Function):
     """The whole time loop as one autograd node: no per-step graph.
 
     Tensors are viewed as ``[T, N]`` (N neurons) and scanned block by block (:data:`CPU_BLOCK`).
-    Saved for the backward pass: the spikes (the float output itself, which the next layer
-    usually keeps anyway), the leak-correction factor ``NG`` ``[N]`` and, for surrogates that
-    need it, the membrane ``H``.
+    Saved for the backward pass: the spikes as booleans (1 byte, not 4: the float output is
+    often dropped-out before the next layer saves it, so it need not stay alive), the
+    leak-correction factor ``NG`` ``[N]`` and, for surrogates that need it, the membrane ``H``.
     """
 
     @staticmethod
@@ -136,6 +136,7 @@ class _LIFScan(torch.autograd.Function):
         spikes = torch.empty_like(cur)
         membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
         factor = torch.empty(cur.shape[1], device=cur.device) if (leak_correction and needs_grad) else None
+        fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
         for block in _blocks(cur.shape[1], cur.device):
             v = torch.zeros_like(cur[0, block], dtype=torch.float32)
             for t in range(steps):
@@ -152,8 +153,10 @@ class _LIFScan(torch.autograd.Function):
                     v.mul_(leak)                              # V[t] = lam R
             if factor is not None:
                 factor[block] = leak_correction_factor(spikes[:, block], leak)
+            if fired is not None:
+                fired[:, block] = spikes[:, block]
         ctx.params = (leak, threshold, reset, rule, detach_leak, shape)
-        ctx.save_for_backward(spikes, membrane if rule.needs_membrane else None, factor)
+        ctx.save_for_backward(fired, membrane if rule.needs_membrane else None, factor)
         spikes = spikes.view(shape)
         if membrane is None:
             return spikes, None
@@ -163,19 +166,19 @@ class _LIFScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_spikes, _grad_membrane):
         leak, threshold, reset, rule, detach_leak, shape = ctx.params
-        spikes, membrane, factor = ctx.saved_tensors
-        spikes = spikes.float()                               # no copy unless the current was not float32
-        steps = spikes.shape[0]
+        fired, membrane, factor = ctx.saved_tensors
+        steps = fired.shape[0]
         grad = grad_spikes.reshape(steps, -1)
-        grad_h = torch.empty_like(spikes, dtype=torch.float32)
+        grad_h = torch.empty_like(fired, dtype=torch.float32)
         scale = _simple_rule_scale(rule, threshold)
         carry = 1.0 if detach_leak else leak                  # dV[t]/dR[t]
-        for block in _blocks(spikes.shape[1], spikes.device):
+        for block in _blocks(fired.shape[1], fired.device):
+            spikes = fired[:, block].float()                  # s [T, block], 0.0 or 1.0
             ng = None if factor is None else factor[block]
             if scale is not None:
                 ngc = scale if ng is None else ng * scale     # NG c, once per block
             for t in range(steps - 1, -1, -1):
-                s, out = spikes[t, block], grad_h[t, block]
+                s, out = spikes[t], grad_h[t, block]
                 later = None if t == steps - 1 else grad_h[t + 1, block]
                 if later is not None and carry != 1.0:
                     later = later * carry
