@@ -310,14 +310,14 @@ def grade_notebook(path: str | Path, *, assignment: str | None = None, timeout: 
         return report
     report.assignment, report.title = spec.name, spec.title
     cells = [(i, c.source) for i, c in enumerate(notebook.cells) if c.cell_type == "code" and c.source.strip()]
-    runs = {i: CellRun(i, "not run") for i, _ in cells}
+    runs = {i: CellRun(i, "self-check" if is_self_check(source) else "not run") for i, source in cells}
     report.cells = list(runs.values())
     try:
-        with tempfile.TemporaryDirectory(prefix="snnbp-grade-", ignore_cleanup_errors=True) as folder, Kernel(kernel_name, cwd=folder) as kernel:
+        with tempfile.TemporaryDirectory(prefix="snnbp-grade-", ignore_cleanup_errors=True) as folder, \
+                Kernel(kernel_name, cwd=folder) as kernel:
             deadline = time.monotonic() + timeout
             for index, source in cells:
-                if is_self_check(source):
-                    runs[index].status = "self-check"
+                if runs[index].status == "self-check":
                     continue
                 left = deadline - time.monotonic()
                 if left <= 0 or kernel.dead:

@@ -90,8 +90,8 @@ def test_an_infinite_loop_is_cut_off_by_the_timeout_and_still_reported(tmp_path)
     after = index_of("lif_poisson", "def lif_step")
     path = variant(tmp_path, insert=[(after, "while True:\n    pass")])
     start = time.monotonic()
-    report = grade.grade_notebook(path, timeout=6, check_timeout=30)
-    assert time.monotonic() - start < 60
+    report = grade.grade_notebook(path, timeout=20, check_timeout=30)   # ample for the cells before the loop
+    assert time.monotonic() - start < 90
     loop = next(c for c in report.cells if c.index == after + 1)
     assert loop.status == "timeout"
     assert all(c.status == "not run" for c in report.cells if c.index > after + 1 and c.status != "self-check")
@@ -105,20 +105,21 @@ def test_a_check_that_loops_is_interrupted_and_later_questions_are_still_graded(
     # loops only on the checks' 2-D inputs, so the notebook's own demo cells (1-D) still finish
     loop = "    while v.dim() == 2:\n        pass\n    h = v + current\n"
     path = variant(tmp_path, replace=[("    h = v + current\n", loop)])
-    report = grade.grade_notebook(path, timeout=60, check_timeout=3)
+    report = grade.grade_notebook(path, timeout=60, check_timeout=5)
     assert statuses(report) == ["timeout", "timeout", "passed"] and report.score == 4
-    assert "3 s" in report.outcomes[0].message
+    assert "5 s" in report.outcomes[0].message
 
 
 @kernels
 def test_a_kernel_that_ignores_interrupts_is_killed_and_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(grade, "_GRACE", 2.0)
     stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
-    path = variant(tmp_path, insert=[(index_of("lif_poisson", "def lif_step"), stubborn)])
+    path = variant(tmp_path, insert=[(-1, stubborn)])                 # the first cell
     start = time.monotonic()
     report = grade.grade_notebook(path, timeout=4)
     assert time.monotonic() - start < 60
-    assert "timeout" in {c.status for c in report.cells}
+    assert report.cells[0].status == "timeout"
+    assert {c.status for c in report.cells[1:]} <= {"not run", "self-check"}
     assert report.score == 0 and statuses(report) == ["not run"] * 3
     assert "killed" in report.outcomes[0].message
 
