@@ -47,7 +47,7 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
         runs.append({
             "run": str(folder.relative_to(root)) if folder != Path(root) else folder.name,
             "model": cfg.get("model"), "dataset": cfg.get("dataset"), "spiking": cfg.get("spiking", True),
-            "preset": preset.get("name"), "timesteps": cfg.get("timesteps", preset.get("timesteps")),
+            "preset": preset.get("name"), "preset_fields": preset, "timesteps": cfg.get("timesteps", preset.get("timesteps")),
             "epochs_run": history[-1]["epoch"], "epochs_planned": cfg.get("epochs"),
             "train_examples": cfg.get("train_examples"), "test_examples": cfg.get("test_examples"),
             "best_test_acc": max(r["test_acc"] for r in history), "final_test_acc": history[-1]["test_acc"],
@@ -57,8 +57,29 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
     return runs
 
 
+def _changed(run: dict) -> list[str]:
+    """Training settings of ``run`` that differ from its preset (other than T and epochs)."""
+    from . import presets
+
+    saved = run.get("preset_fields") or {}
+    try:
+        reference = presets.get(run["preset"], run["model"], run["dataset"]).to_dict()
+    except (ValueError, TypeError, KeyError):
+        return []
+    skip = {"timesteps", "epochs", "note", "confirmed", "name", "model", "dataset"}
+    return [f"{k}={saved[k]} (preset {reference[k]})" for k in reference
+            if k not in skip and k in saved and _plain(saved[k]) != _plain(reference[k])]
+
+
+def _plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
 def _settings(run: dict) -> str:
-    parts = [f"{run['preset']} preset", f"T={run['timesteps']}", f"{run['epochs_run']} epochs"]
+    epochs = f"{run['epochs_run']} epoch{'s' if run['epochs_run'] != 1 else ''}"
+    if run.get("epochs_planned") and run["epochs_run"] < run["epochs_planned"]:
+        epochs += f" of {run['epochs_planned']} planned"
+    parts = [f"{run['preset']} preset", *_changed(run), f"T={run['timesteps']}", epochs]
     if run.get("train_examples"):
         parts.append(f"{run['train_examples']} train images")
     if run.get("test_examples"):
@@ -76,7 +97,7 @@ def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -
         base = {"dataset": DATASET_LABELS[entry["dataset"]], "network": entry["network"],
                 "paper": entry["accuracy"], "confirmed": entry["confirmed"]}
         if not mine:
-            rows.append({**base, "ours": None, "settings": "not run yet", "run": ""})
+            rows.append({**base, "ours": None, "settings": "—", "run": ""})
         for r in mine:
             used.add(r["run"])
             rows.append({**base, "ours": 100 * r["best_test_acc"], "settings": _settings(r), "run": r["run"]})
