@@ -2,6 +2,8 @@
 Panda, Srinivasan & Roy (Frontiers in Neuroscience 2020), as a small textbook library."""
 from __future__ import annotations
 
+import importlib
+
 from . import data, layers, models, neurons, presets, surrogate
 from .encoding import PoissonEncoder, poisson_encode
 from .models import build
@@ -9,5 +11,16 @@ from .neurons import IF, LIF
 from .record import Recording, record
 
 __version__ = "0.1.0"
+
+# Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
+# ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
+_LAZY = ("train", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments")
+
 __all__ = ["LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording", "build",
-           "models", "surrogate", "presets", "neurons", "layers", "data", "__version__"]
+           "models", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'snnbp' has no attribute {name!r}")
