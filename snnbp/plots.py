@@ -520,7 +520,7 @@ def bars(categories: Sequence[str], values: Mapping[str, Sequence[float]], *, ti
 
 def rate_explorer(layers: Sequence[str], params: Mapping[str, Sequence], rates: Mapping[tuple, Sequence[float]], *,
                   active: Mapping[str, object] | None = None, title: str = "firing rate per layer",
-                  ymax: float | None = None, height: int = 560):
+                  ymax: float | None = None, height: int = 600):
     r"""Per-layer firing rates (bars) with one slider per parameter, kernel-free.
 
     ``params``: parameter name -> the values it takes (e.g. ``{"init gain": [0.5, 1, 2]}``);
@@ -554,13 +554,14 @@ def rate_explorer(layers: Sequence[str], params: Mapping[str, Sequence], rates: 
     default = entries[flat]
     top = ymax if ymax is not None else max(max(float(v) for v in r) for r in rates.values()) * 1.15 or 1.0
     n_sliders = len(names)
-    plot_bottom = 0.12 * n_sliders + 0.08
-    fig = _figure(title=default["title"], height=height, margin=dict(l=60, r=20, t=70, b=20),
+    plot_bottom = 0.15 * n_sliders + 0.1
+    fig = _figure(title=dict(text=default["title"], font=dict(size=14), x=0.02, xanchor="left"), height=height,
+                  margin=dict(l=60, r=20, t=70, b=20),
                   yaxis=dict(title="spikes per neuron per step", range=[0, top], domain=[plot_bottom, 1.0]),
                   xaxis=dict(title=None))
     fig.add_trace(go.Bar(x=layers, y=default["traces"]["0"]["y"], text=default["traces"]["0"]["text"],
                          textposition="outside", marker_color=COLORS[0], name="rate", showlegend=False))
-    fig.update_layout(sliders=[_slider(n, g, p, plot_bottom - 0.06 - 0.12 * k, "{:g}" if not isinstance(g[0], str) else "{}")
+    fig.update_layout(sliders=[_slider(n, g, p, plot_bottom - 0.08 - 0.15 * k, "{:g}" if not isinstance(g[0], str) else "{}")
                                for k, (n, g, p) in enumerate(zip(names, grid, positions))])
     fig.layout.meta = {"snnbp_lookup": {"shape": shape, "entries": entries}}
     return fig
