@@ -9,7 +9,12 @@ implicit), in the spirit of torchvision's ``vgg.py``:
 * ``("fc", 1024)``: a fully connected layer, then LIF neurons;
 * ``("block", 256, 2, "conv")``: a residual block of two 3x3 convolutions, the second with
   stride 2, whose shortcut (``"conv"``: 1x1 convolution with that stride; ``"subsample"``:
-  parameter-free ``x[..., ::2, ::2]``) adds the block's input spikes into the second neuron's membrane.
+  parameter-free ``x[..., ::2, ::2]``; ``"none"``: no shortcut, two plain layers) adds the block's
+  input spikes into the second neuron's membrane;
+* ``("fcblock", 128)``: the same with two fully connected layers and an identity shortcut.
+
+:func:`build` makes the named networks; :func:`custom` makes one from your own table (chapters
+use it for deep stacks); ``shortcuts=False`` gives a residual network's plain twin of the same depth.
 
 No biases anywhere. Dropout (one mask per forward call, shared by all time steps) follows every
 hidden LIF layer; that placement is this library's choice, the spec does not state it.
@@ -30,7 +35,7 @@ from .encoding import PoissonEncoder
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
 
-__all__ = ["Table", "TABLES", "NAMES", "build", "Network"]
+__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "build", "custom", "Network"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,22 @@ TABLES: dict[str, Table] = {
                       "paper-spec section 4 (CIFAR-10 ResNet11)"),
 }
 NAMES: tuple[str, ...] = tuple(TABLES)
+SHORTCUTS = ("conv", "subsample", "identity", "none")
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, padding: int = 1, stride: int = 1) -> nn.Module:
     return TimeBatched(nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False))
+
+
+def _linear(fan_in: int, fan_out: int) -> nn.Module:
+    return TimeBatched(nn.Linear(fan_in, fan_out, bias=False))
+
+
+class NoShortcut(nn.Module):
+    """The plain twin's "shortcut": adds nothing, so a residual block becomes two plain layers."""
+
+    def forward(self, x: torch.Tensor) -> float:
+        return 0.0
 
 
 class Network(nn.Module):
@@ -76,14 +93,15 @@ class Network(nn.Module):
     """
 
     def __init__(self, name: str, dataset: str, config: presets.Preset, *, spiking: bool = True,
-                 backend: str = "fused"):
+                 backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True):
         super().__init__()
         self.name, self.dataset, self.config, self.spiking = name, dataset, config, bool(spiking)
         self.info = dataset_info(dataset)
         self.backend = backend
+        self.shortcuts = bool(shortcuts)
         self.encoder = (PoissonEncoder(config.timesteps, signed=config.signed, rate_scale=config.rate_scale)
                         if spiking else None)
-        layers, features = self._hidden_layers(TABLES[name].layers)
+        layers, features = self._hidden_layers(TABLES[name].layers if layers is None else tuple(layers))
         self.features = nn.Sequential(layers)
         self.classifier = TimeBatched(nn.Linear(features, self.info.classes, bias=False))
         self.readout = OutputIntegrator(config.leak) if spiking else LastStep()
@@ -130,31 +148,35 @@ class Network(nn.Module):
                 layers[f"conv{n_weight}"] = _conv(channels, cout, kernel, padding, stride)
                 add_neuron_and_dropout(n_weight)
                 channels, size = cout, (size + 2 * padding - kernel) // stride + 1
-            elif item[0] == "block":
-                _, cout, stride, shortcut = item
+            elif item[0] in ("block", "fcblock"):
                 n_block += 1
                 n_weight += 2
-                if shortcut == "conv":
-                    skip = _conv(channels, cout, kernel=1, padding=0, stride=stride)
-                elif shortcut == "subsample":
-                    if channels != cout:
-                        raise ValueError("a 'subsample' shortcut needs equal input and output channels")
-                    skip = Subsample(stride)
+                if item[0] == "block":
+                    _, cout, stride, shortcut = item
+                    if flat is not None:
+                        raise ValueError("a convolutional 'block' cannot follow a fully connected layer")
+                    first, second = _conv(channels, cout), _conv(cout, cout, stride=stride)
+                    skip = self._shortcut(shortcut, channels, cout, stride)
+                    channels, size = cout, (size - 1) // stride + 1
                 else:
-                    raise ValueError(f"unknown shortcut {shortcut!r}; valid choices: 'conv', 'subsample'")
+                    _, width, *rest = item
+                    if flat is None:
+                        layers["flatten"] = Flatten()
+                        flat = channels * size * size
+                    first, second = _linear(flat, width), _linear(width, width)
+                    skip = self._shortcut(rest[0] if rest else "identity", flat, width, 1)
+                    flat = width
                 layers[f"block{n_block}"] = Residual(
-                    _conv(channels, cout), self._neuron(), self._dropout() or nn.Identity(),
-                    _conv(cout, cout, stride=stride), skip, self._neuron())
+                    first, self._neuron(), self._dropout() or nn.Identity(), second, skip, self._neuron())
                 drop = self._dropout()
                 if drop is not None:
                     layers[f"drop{n_weight}"] = drop
-                channels, size = cout, (size - 1) // stride + 1
             elif item[0] == "fc":
                 if flat is None:
                     layers["flatten"] = Flatten()
                     flat = channels * size * size
                 n_weight += 1
-                layers[f"fc{n_weight}"] = TimeBatched(nn.Linear(flat, item[1], bias=False))
+                layers[f"fc{n_weight}"] = _linear(flat, item[1])
                 add_neuron_and_dropout(n_weight)
                 flat = item[1]
             else:
@@ -166,8 +188,21 @@ class Network(nn.Module):
             flat = channels * size * size
         return layers, flat
 
+    def _shortcut(self, kind: str, cin: int, cout: int, stride: int) -> nn.Module:
+        """The block's shortcut S(x); ``shortcuts=False`` (the plain twin) drops every one."""
+        _checks.choice("shortcut", kind, SHORTCUTS)
+        if not self.shortcuts or kind == "none":
+            return NoShortcut()
+        if kind == "conv":
+            return _conv(cin, cout, kernel=1, padding=0, stride=stride)
+        if cin != cout:
+            raise ValueError(f"a {kind!r} shortcut needs equal input and output sizes, got {cin} and {cout}")
+        return Subsample(stride) if kind == "subsample" else nn.Identity()
+
     def _init_weights(self, init: str) -> None:
-        gain = {"he": 2.0 ** 0.5, "resnet": 1.0}[_checks.choice("init", init, ("he", "resnet"))]
+        """Normal init :math:`N(0, g\,\sqrt{k/fan_{in}})`: k = 2 (``"he"``) or 1 (``"resnet"``), g = ``init_gain``."""
+        k = {"he": 2.0, "resnet": 1.0}[_checks.choice("init", init, ("he", "resnet"))]
+        gain = self.config.init_gain * k ** 0.5
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 fan_in = module.weight[0].numel()
@@ -206,13 +241,15 @@ class Network(nn.Module):
 
 
 def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timesteps: int | None = None,
-          dropout: float | None = None, preset: str = "paper", backend: str = "fused", **overrides) -> Network:
+          dropout: float | None = None, preset: str = "paper", backend: str = "fused", shortcuts: bool = True,
+          **overrides) -> Network:
     """Build model ``name`` (one of :data:`NAMES`) for ``dataset`` with ``preset``'s settings.
 
     ``timesteps``, ``dropout`` and any other :class:`~snnbp.presets.Preset` field given in
     ``overrides`` (e.g. ``surrogate="atan"``, ``leak_correction=False``) replace the preset's.
     The leak correction belongs to the paper's derivative: choosing another ``surrogate`` turns it
     off unless ``leak_correction`` is given too (its :math:`NG = 0` would silence neurons that never fired).
+    ``shortcuts=False`` builds a residual network's plain twin: the same layers without shortcuts.
     """
     _checks.choice("model", name, NAMES)
     dataset_info(dataset)
@@ -223,4 +260,21 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     if overrides.get("surrogate", "paper") != "paper":
         overrides.setdefault("leak_correction", False)
     config = presets.get(preset, name, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network(name, dataset, config, spiking=spiking, backend=backend)
+    return Network(name, dataset, config, spiking=spiking, backend=backend, shortcuts=shortcuts)
+
+
+def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool = True,
+           timesteps: int | None = None, dropout: float | None = None, preset: str = "paper",
+           backend: str = "fused", shortcuts: bool = True, **overrides) -> Network:
+    """A network from your own layer table (same grammar as :data:`TABLES`), with the settings of
+    ``preset`` for model ``like``, e.g. ``custom([("fc", 128)] * 9, "digits", like="vgg9")``."""
+    if isinstance(layers, Table):
+        layers = layers.layers
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', ('fc', 128)]")
+    _checks.choice("like", like, NAMES)
+    dataset_info(dataset)
+    if overrides.get("surrogate", "paper") != "paper":
+        overrides.setdefault("leak_correction", False)
+    config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
+    return Network("custom", dataset, config, spiking=spiking, backend=backend, layers=layers, shortcuts=shortcuts)

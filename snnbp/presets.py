@@ -6,7 +6,7 @@ its model family and dataset and says so in ``note``. ``digits`` is not in the p
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 from . import _checks
 
@@ -22,7 +22,8 @@ _CONFIRMED = {("lenet", "mnist"), ("vgg9", "cifar10"), ("resnet11", "cifar10")}
 class Preset:
     """Every setting a run needs. Neuron: ``leak`` (lambda), ``threshold`` (V_th of LIF layers),
     ``pool_threshold`` (IF after pooling). Input: ``timesteps`` (T), ``rate_scale``, ``signed``.
-    Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``dropout``.
+    Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``init_gain``
+    (a factor on that standard deviation, 1 in the paper), ``dropout``.
     Training: ``loss`` (``"mse_sum"``: summed squared error of V_out(T)/T against one-hot;
     ``"cross_entropy"``), optimiser, learning-rate schedule, batch size, epochs, augmentation."""
 
@@ -39,6 +40,7 @@ class Preset:
     rate_scale: float = 1.0
     signed: bool = True
     init: str = "he"
+    init_gain: float = 1.0
     dropout: float = 0.0
     loss: str = "mse_sum"
     optimizer: str = "sgd"

@@ -98,7 +98,7 @@ def naive_step(module, x, state):
         return naive_step(module.neuron2, current, state)
     if isinstance(module, Flatten):
         return x.flatten(1)
-    if isinstance(module, (Subsample, nn.Identity, TimeFixedDropout)):   # dropout: identity in eval()
+    if isinstance(module, (Subsample, nn.Identity, TimeFixedDropout, models.NoShortcut)):   # dropout: identity in eval()
         return module(x)
     raise AssertionError(f"unexpected module {module}")
 
@@ -177,3 +177,54 @@ def test_bad_model_input(x, error, match):
     model = models.build("lenet", "mnist", timesteps=2)
     with pytest.raises(error, match=match):
         model(x)
+
+
+def test_plain_twin_has_no_shortcuts_and_fewer_weights():
+    residual = models.build("resnet11", "cifar10")
+    plain = models.build("resnet11", "cifar10", shortcuts=False)
+    assert all(isinstance(m.shortcut, models.NoShortcut) for m in plain.modules() if isinstance(m, Residual))
+    shortcut_weights = 64 * 128 + 128 * 256 + 256 * 512           # the three 1x1 convolutions
+    assert n_weights(residual) - n_weights(plain) == shortcut_weights
+    x = torch.rand(1, 3, 32, 32)
+    assert plain(x).shape == (1, 10)
+
+
+def test_custom_table_with_fc_residual_blocks():
+    torch.manual_seed(2)
+    net = models.custom([("fc", 32), ("fcblock", 32), ("fcblock", 32)], "digits", like="vgg9", timesteps=5)
+    assert net.config.dropout == 0.2 and net.name == "custom"
+    assert n_weights(net) == 64 * 32 + 4 * 32 * 32 + 32 * 10
+    assert net(torch.rand(2, 1, 8, 8)).shape == (2, 10)
+    blocks = [m for m in net.modules() if isinstance(m, Residual)]
+    assert len(blocks) == 2 and all(isinstance(b.shortcut, nn.Identity) for b in blocks)
+    plain = models.custom([("fc", 32), ("fcblock", 32)], "digits", shortcuts=False)
+    assert isinstance(plain.features.block1.shortcut, models.NoShortcut)
+
+
+def test_custom_time_batched_equals_naive_loop():
+    torch.manual_seed(3)
+    model = models.custom([("fc", 24), ("fcblock", 24), ("fcblock", 24, "none")], "digits", timesteps=9).eval()
+    spikes = model.encode(torch.rand(3, 1, 8, 8))
+    with torch.no_grad():
+        batched = model.readout(model.classifier(model.features(spikes)))
+        state, v_out = {}, 0
+        for t in range(spikes.shape[0]):
+            v_out = model.config.leak * (v_out + model.classifier.module(naive_step(model.features, spikes[t], state)))
+    assert torch.allclose(batched, v_out / spikes.shape[0], atol=1e-5)
+
+
+def test_init_gain_scales_the_weights():
+    torch.manual_seed(4)
+    w = models.custom([("fc", 400)], "digits", init_gain=0.5).features.fc1.module.weight
+    assert w.std().item() == pytest.approx(0.5 * (2 / 64) ** 0.5, rel=0.05)
+
+
+@pytest.mark.parametrize("layers, error, match", [
+    ([], TypeError, "non-empty"),
+    ([("fc", 8), ("block", 8, 1, "conv")], ValueError, "cannot follow"),
+    ([("block", 8, 1, "skip")], ValueError, "unknown shortcut 'skip'.*'subsample'"),
+    ([("fc", 8), ("fcblock", 16, "identity")], ValueError, "equal input and output"),
+])
+def test_bad_custom_tables(layers, error, match):
+    with pytest.raises(error, match=match):
+        models.custom(layers, "digits")
