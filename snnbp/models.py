@@ -200,7 +200,7 @@ class Network(nn.Module):
         return Subsample(stride) if kind == "subsample" else nn.Identity()
 
     def _init_weights(self, init: str) -> None:
-        """Normal init :math:`N(0, g\,\sqrt{k/fan_{in}})`: k = 2 (``"he"``) or 1 (``"resnet"``), g = ``init_gain``."""
+        r"""Normal init :math:`N(0, g\,\sqrt{k/fan_{in}})`: k = 2 (``"he"``) or 1 (``"resnet"``), g = ``init_gain``."""
         k = {"he": 2.0, "resnet": 1.0}[_checks.choice("init", init, ("he", "resnet"))]
         gain = self.config.init_gain * k ** 0.5
         for module in self.modules():
