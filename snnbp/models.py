@@ -35,7 +35,7 @@ from .encoding import PoissonEncoder
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
 
-__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "build", "custom", "Network"]
+__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "build", "custom", "plain_twin", "Network", "NoShortcut"]
 
 
 @dataclass(frozen=True)
@@ -261,6 +261,19 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
         overrides.setdefault("leak_correction", False)
     config = presets.get(preset, name, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
     return Network(name, dataset, config, spiking=spiking, backend=backend, shortcuts=shortcuts)
+
+
+def plain_twin(net: Network) -> Network:
+    """A copy of ``net`` with the same weights and every residual shortcut removed (:class:`NoShortcut`):
+    a plain network of the same depth, to compare trainability with."""
+    import copy
+
+    twin = copy.deepcopy(net)
+    for module in twin.modules():
+        if isinstance(module, Residual):
+            module.shortcut = NoShortcut()
+    twin.shortcuts = False
+    return twin
 
 
 def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool = True,

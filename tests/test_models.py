@@ -189,6 +189,14 @@ def test_plain_twin_has_no_shortcuts_and_fewer_weights():
     assert plain(x).shape == (1, 10)
 
 
+def test_plain_twin_keeps_the_weights():
+    net = models.build("resnet7", "digits", timesteps=3)
+    twin = models.plain_twin(net)
+    assert isinstance(twin.features.block1.shortcut, models.NoShortcut)
+    assert isinstance(net.features.block1.shortcut, TimeBatched)                  # the original is untouched
+    assert torch.equal(twin.features.block2.conv2.module.weight, net.features.block2.conv2.module.weight)
+
+
 def test_custom_table_with_fc_residual_blocks():
     torch.manual_seed(2)
     net = models.custom([("fc", 32), ("fcblock", 32), ("fcblock", 32)], "digits", like="vgg9", timesteps=5)
