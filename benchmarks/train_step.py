@@ -233,6 +233,8 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="+", default=None, help="default: lenet vgg9 resnet11")
     parser.add_argument("--timesteps", nargs="+", type=int, default=None,
                         help="default: lenet 8 25 100; vgg9 and resnet11 8 25")
+    parser.add_argument("--grid", nargs="+", default=None, metavar="MODEL:T,T",
+                        help="explicit cells, e.g. vgg9:25 lenet:8,25 (overrides --models/--timesteps)")
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
@@ -263,6 +265,8 @@ def main(argv=None) -> None:
     models = args.models or list(DEFAULT_GRID)
     env_extra = dict(item.split("=", 1) for item in args.env)
     grid = [(m, t) for m in models for t in (args.timesteps or DEFAULT_GRID.get(m, (8, 25)))]
+    if args.grid:
+        grid = [(cell.split(":")[0], int(t)) for cell in args.grid for t in cell.split(":")[1].split(",")]
     rows = []
     for model, timesteps in grid:
         results = {}

@@ -99,9 +99,10 @@ def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: s
 
 
 #: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
-#: before the next, so the block's membrane and temporaries stay in cache and each input current
-#: and output spike crosses main memory once; 2**17 floats are 512 KiB. On GPUs one block holds all.
-CPU_BLOCK = 1 << 17
+#: before the next, so the block's membrane stays in cache. 2**15 is PyTorch's parallel grain
+#: size: each small kernel then runs on one thread without an OpenMP barrier, which measured
+#: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). GPUs: one block.
+CPU_BLOCK = 1 << 15
 
 
 def _blocks(width: int, device: torch.device) -> list[slice]:
