@@ -74,6 +74,11 @@ def _conv(cin: int, cout: int, kernel: int = 3, padding: int = 1, stride: int = 
     return TimeBatched(nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False))
 
 
+def _compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(getattr(compiler, "is_compiling", lambda: False)())
+
+
 def _linear(fan_in: int, fan_out: int) -> nn.Module:
     return TimeBatched(nn.Linear(fan_in, fan_out, bias=False))
 
@@ -236,7 +241,8 @@ class Network(nn.Module):
         return self.encoder(x) if self.spiking else x.unsqueeze(0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_input(x)
+        if not _compiling():                  # the NaN check reads a value back: not inside torch.compile
+            self.check_input(x)
         return self.readout(self.classifier(self.features(self.encode(x))))
 
 
