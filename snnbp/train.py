@@ -44,7 +44,7 @@ __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch"
            "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
 
 METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
-LOSSES = ("mse_sum", "cross_entropy")
+LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("multistep", "cosine")
 CHECKPOINT_FORMAT = 1
@@ -64,20 +64,29 @@ class SummedSquaredError(nn.Module):
     (``MSELoss(size_average=False)``-style); the paper's loss equation was not confirmed
     (paper-spec section 5). With a sum, the gradient scales with the batch size, which the
     paper's small learning rates assume.
+
+    With ``reduction="mean"`` (the named option ``"mse_mean"``, not the paper's reading) the sum
+    over classes is averaged over the batch instead, so the learning rate does not scale with it.
     """
 
-    reduction = "sum"
+    def __init__(self, reduction: str = "sum"):
+        super().__init__()
+        self.reduction = _checks.choice("reduction", reduction, ("sum", "mean"))
 
     def forward(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         target = F.one_hot(labels, output.shape[-1]).to(output.dtype)
-        return ((output - target) ** 2).sum()
+        per_sample = ((output - target) ** 2).sum(-1)
+        return per_sample.sum() if self.reduction == "sum" else per_sample.mean()
 
 
 def make_loss(config: Preset) -> nn.Module:
-    """``"mse_sum"`` -> :class:`SummedSquaredError`; ``"cross_entropy"`` -> mean cross-entropy of
-    the outputs taken as logits (the modern preset)."""
+    """``"mse_sum"`` -> :class:`SummedSquaredError` (the paper preset); ``"mse_mean"`` -> the same
+    averaged over the batch (an option); ``"cross_entropy"`` -> mean cross-entropy of the outputs
+    taken as logits (the modern preset)."""
     name = _checks.choice("loss", config.loss, LOSSES)
-    return SummedSquaredError() if name == "mse_sum" else nn.CrossEntropyLoss()
+    if name == "cross_entropy":
+        return nn.CrossEntropyLoss()
+    return SummedSquaredError("sum" if name == "mse_sum" else "mean")
 
 
 def make_optimizer(model: nn.Module, config: Preset) -> torch.optim.Optimizer:
@@ -477,6 +486,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="epochs (preset's if not given)")
     p.add_argument("--batch-size", type=int, help="mini-batch size per process (preset's if not given)")
     p.add_argument("--lr", type=float, help="initial learning rate (preset's if not given)")
+    p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
     p.add_argument("--subset", type=int, help="train on a fixed random subset of N images")
     p.add_argument("--test-subset", type=int, help="test on a fixed random subset of M images")
     p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")
@@ -531,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(args.seed)
     previous = saved.get("preset", {})
     overrides = {k: getattr(args, k) if getattr(args, k) is not None else previous.get(k)
-                 for k in ("timesteps", "epochs", "batch_size", "lr")}
+                 for k in ("timesteps", "epochs", "batch_size", "lr", "loss")}
     net = build(model, dataset, spiking=spiking, preset=preset, **overrides)
     config = net.config
     subset = args.subset if args.subset is not None else saved.get("subset")

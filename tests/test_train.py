@@ -30,6 +30,10 @@ def test_summed_squared_error_by_hand():
     assert loss(out, y).item() == pytest.approx(0.25 + 0.01 + 0.04 + 0.04 + 0.01)
     ce = train.make_loss(config.replace(loss="cross_entropy"))
     assert ce(out, y).item() == pytest.approx(torch.nn.functional.cross_entropy(out, y).item())
+    mean = train.make_loss(config.replace(loss="mse_mean"))       # the option: averaged over the batch
+    assert mean(out, y).item() == pytest.approx((0.25 + 0.01 + 0.04 + 0.04 + 0.01) / 2)
+    with pytest.raises(ValueError, match="unknown loss 'l1'.*'mse_mean'"):
+        train.make_loss(config.replace(loss="l1"))
 
 
 def test_optimizer_and_schedule_follow_the_preset():
