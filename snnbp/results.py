@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["PAPER", "collect", "table", "to_markdown", "main"]
+__all__ = ["PAPER", "FULL_TRAINING_SET", "collect", "kind", "table", "to_markdown", "main"]
 
 PAPER: list[dict] = [
     {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59, "confirmed": "cited by later papers"},
@@ -26,6 +26,7 @@ PAPER: list[dict] = [
     {"dataset": "cifar10", "model": "resnet9", "network": "ResNet9", "accuracy": 90.35, "confirmed": "cited by later papers"},
     {"dataset": "cifar10", "model": "resnet11", "network": "ResNet11", "accuracy": 90.95, "confirmed": "not confirmed"},
 ]
+FULL_TRAINING_SET = {"mnist": 60000, "cifar10": 50000, "svhn": 73257}
 DATASET_LABELS = {"mnist": "MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10", "digits": "digits (scikit-learn)"}
 
 
@@ -69,6 +70,31 @@ def _changed(run: dict) -> list[str]:
     skip = {"timesteps", "epochs", "note", "confirmed", "name", "model", "dataset"}
     return [f"{k}={saved[k]} (preset {reference[k]})" for k in reference
             if k not in skip and k in saved and _plain(saved[k]) != _plain(reference[k])]
+
+
+def kind(run: dict | None) -> str:
+    """How a run compares with the paper: ``"reproduction"`` (paper preset, its T and epochs, the whole
+    training set), else ``"reduced: ..."`` and/or ``"changed: ..."`` naming what differs from the paper
+    preset; ``"not in the paper"`` for pairs the paper does not report; ``""`` for no run."""
+    from . import presets
+
+    if run is None:
+        return ""
+    if (run["model"], run["dataset"]) not in {(e["model"], e["dataset"]) for e in PAPER}:
+        return "not in the paper"
+    paper = presets.get("paper", run["model"], run["dataset"])
+    cut = [] if run["preset"] == "paper" else [f"preset {run['preset']}"]
+    if (run.get("timesteps") or 0) < paper.timesteps:
+        cut.append(f"T={run['timesteps']} (paper {paper.timesteps})")
+    if run["epochs_run"] < paper.epochs:
+        cut.append(f"{run['epochs_run']} of {paper.epochs} epochs")
+    full = FULL_TRAINING_SET.get(run["dataset"])
+    if full and run.get("train_examples") and run["train_examples"] < full:
+        cut.append(f"{run['train_examples']} of {full} training images")
+    changed = _changed({**run, "preset": "paper"})
+    if not cut and not changed:
+        return "reproduction"
+    return "; ".join(([f"reduced: {', '.join(cut)}"] if cut else []) + ([f"changed: {', '.join(changed)}"] if changed else []))
 
 
 def _plain(value):

@@ -36,6 +36,19 @@ def test_table_puts_runs_beside_the_paper_and_marks_the_rest(tmp_path):
     assert text.count("not run yet") == len(results.PAPER) - 1
 
 
+def test_kind_names_what_differs_from_the_paper(tmp_path):
+    write_run(tmp_path / "mnist-lenet", "lenet", "mnist", [0.91, 0.95])
+    write_run(tmp_path / "digits-mlp", "mlp", "digits", [0.96])
+    runs = {r["run"]: r for r in results.collect(tmp_path)}
+    text = results.kind(runs["mnist-lenet"])
+    assert text.startswith("reduced: T=20 (paper 100), 2 of 125 epochs, 4000 of 60000 training images")
+    assert "changed: lr=0.002 (preset 0.0085)" in text
+    assert results.kind(runs["digits-mlp"]) == "not in the paper" and results.kind(None) == ""
+    full = dict(runs["mnist-lenet"], timesteps=100, epochs_run=125, train_examples=60000,
+                preset_fields={"name": "paper", "lr": 0.0085})
+    assert results.kind(full) == "reproduction"
+
+
 def test_cli_prints_the_table(tmp_path, capsys):
     write_run(tmp_path / "a", "vgg9", "cifar10", [0.5])
     assert results.main([str(tmp_path)]) == 0
