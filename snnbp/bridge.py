@@ -48,7 +48,8 @@ from . import surrogate as _surrogate
 from .layers import Flatten, OutputIntegrator, Residual, TimeBatched, TimeFixedDropout
 from .neurons import LIF
 
-__all__ = ["StepSpike", "SigmoidSpike", "spike_grad_for", "to_snntorch", "SnnTorchTwin", "Comparison", "compare"]
+__all__ = ["StepSpike", "SigmoidSpike", "spike_grad_for", "leaky_run", "to_snntorch", "SnnTorchTwin", "Comparison",
+           "compare"]
 
 
 def _snntorch():
@@ -115,6 +116,19 @@ def _leaky(neuron: LIF) -> nn.Module:
     return _snntorch().Leaky(beta=neuron.leak, threshold=neuron.threshold,
                              spike_grad=spike_grad_for(neuron.surrogate, neuron.threshold),
                              reset_mechanism=neuron.reset)
+
+
+def leaky_run(current: torch.Tensor, leak: float, threshold: float = 1.0, reset: str = "zero"):
+    """Run ``snntorch.Leaky(beta=leak, threshold, reset_mechanism=reset)`` the idiomatic way, one call per
+    step from rest, on currents ``[T, ...]``. Returns ``(spikes, mem)``, both ``[T, ...]``; ``mem`` is
+    snnTorch's membrane after integration (snnbp's ``LIF.membrane``)."""
+    neuron = _snntorch().Leaky(beta=leak, threshold=threshold, reset_mechanism=reset)
+    mem, spikes, membranes = neuron.reset_mem(), [], []
+    for step in current:
+        spk, mem = neuron(step, mem)
+        spikes.append(spk)
+        membranes.append(mem)
+    return torch.stack(spikes), torch.stack(membranes)
 
 
 class _StepDropout(nn.Module):

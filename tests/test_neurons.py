@@ -91,14 +91,9 @@ snntorch = pytest.importorskip("snntorch")
 
 
 def snntorch_run(current, beta, threshold, reset):
-    neuron = snntorch.Leaky(beta=beta, threshold=threshold, reset_mechanism=reset)
-    mem = neuron.init_leaky()
-    spikes, mems = [], []
-    for t in range(current.shape[0]):
-        spk, mem = neuron(current[t], mem)
-        spikes.append(spk)
-        mems.append(mem)
-    return torch.stack(spikes), torch.stack(mems)
+    from snnbp.bridge import leaky_run
+
+    return leaky_run(current, beta, threshold, reset)
 
 
 def test_same_spikes_as_snntorch_leaky_with_zero_reset():
