@@ -101,7 +101,8 @@ def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: s
 #: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
 #: before the next, so the block's membrane stays in cache. 2**15 is PyTorch's parallel grain
 #: size: each small kernel then runs on one thread without an OpenMP barrier, which measured
-#: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). GPUs: one block.
+#: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). (Sharing the
+#: blocks out over Python threads measured no faster: the GIL.) GPUs: one block.
 CPU_BLOCK = 1 << 15
 
 
@@ -120,91 +121,163 @@ def _simple_rule_scale(rule: _surrogate.Surrogate, threshold: float) -> float | 
     return None
 
 
+def _memory_order(x: torch.Tensor) -> tuple[int, ...]:
+    """The order of ``x``'s dimensions in memory, outermost first, time (dimension 0) kept first.
+
+    A channels-last convolution hands the scan ``[T, B, C, H, W]`` stored as ``[T, B, H, W, C]``;
+    scanning it in that order reads and writes memory as it lies, instead of copying it to the
+    default layout and back. For a default (contiguous) tensor this is ``(0, 1, ..., n-1)``.
+    """
+    rest = sorted(range(1, x.dim()), key=lambda d: (-x.stride(d), d))
+    order = (0, *rest)
+    return order if x.permute(order).is_contiguous() else tuple(range(x.dim()))
+
+
+def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(sorted(range(len(order)), key=order.__getitem__))
+
+
+def _scan_forward(cur, spikes, membrane, fired, factor, leak, threshold, reset, scratch):
+    """The forward time loop on one block of neurons: ``cur``, ``spikes``, ... are ``[T, n]`` views."""
+    if reset == "zero":
+        _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch)
+    else:
+        _scan_forward_subtract(cur, spikes, membrane, leak, threshold)
+    if factor is not None:
+        factor.copy_(leak_correction_factor(spikes, leak))
+    if fired is not None:
+        fired.copy_(spikes)
+
+
+def _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch):
+    r"""Reset to zero in three kernels a step, on the negated membrane :math:`u = -V`.
+
+    :math:`-H[t] = u - I[t]`; :math:`-R[t] = -H[t]` where :math:`H[t] \le V_{th}`, else 0 (one
+    ``threshold`` kernel); :math:`u \leftarrow \lambda(-R[t])`. Negation is exact in floating point,
+    so these are the same numbers as the four-kernel loop; the spikes
+    :math:`s[t] = 1[-H[t] < -V_{th}]` come afterwards in one kernel over all steps.
+    """
+    steps, width = cur.shape
+    negative_h = scratch[:steps, :width]                      # -H[t] of every step
+    u = torch.zeros_like(cur[0], dtype=torch.float32)
+    above = -_next_float_up(threshold)                        # -H > above  <=>  H <= V_th
+    for i, nh in zip(cur.unbind(0), negative_h.unbind(0)):
+        torch.sub(u, i, out=nh)                               # -H[t] = -V[t-1] - I[t]
+        torch.threshold(nh, above, 0.0, out=u)                # -R[t] = -H (1 - s[t])
+        if leak != 1.0:
+            u.mul_(leak)                                      # -V[t] = lam (-R[t])
+    torch.lt(negative_h, -threshold, out=spikes)              # s[t] = 1[H > V_th]
+    if membrane is not None:
+        torch.neg(negative_h, out=membrane)
+
+
+def _scan_forward_subtract(cur, spikes, membrane, leak, threshold):
+    """Reset by subtraction: integrate, fire, reset, leak, one kernel each per step."""
+    v = torch.zeros_like(cur[0], dtype=torch.float32)
+    rows = membrane.unbind(0) if membrane is not None else [None] * cur.shape[0]
+    for i, s, h in zip(cur.unbind(0), spikes.unbind(0), rows):
+        v.add_(i)                                             # H[t] = V[t-1] + I[t]
+        if h is not None:
+            h.copy_(v)
+        torch.gt(v, threshold, out=s)                         # s[t] = 1[H > V_th]
+        v.sub_(s, alpha=threshold)                            # R = H - V_th s
+        if leak != 1.0:
+            v.mul_(leak)                                      # V[t] = lam R
+
+
+def _next_float_up(x: float) -> float:
+    """The smallest float32 above ``x``."""
+    return float(torch.nextafter(torch.tensor(x, dtype=torch.float32), torch.tensor(math.inf)))
+
+
+def _scan_backward(grad, grad_h, fired, membrane, ng, leak, threshold, reset, rule, carry):
+    r"""The backward recursion on one block: fills ``grad_h`` = :math:`\partial L/\partial H` ``[T, n]``.
+
+    :math:`\partial L/\partial H[t] = a[t] + c_{leak}\,\partial R[t]/\partial H[t]\;\partial L/\partial H[t+1]`,
+    with :math:`a[t] = \partial L/\partial s[t]\; NG\; \partial s[t]/\partial H[t]`.
+    """
+    steps = fired.shape[0]
+    spikes = fired.float()                                    # s [T, n], 0.0 or 1.0
+    scale = _simple_rule_scale(rule, threshold)
+    outs, fires = grad_h.unbind(0), spikes.unbind(0)
+    if scale is not None:
+        # ds/dH = c s, so a[t] = s[t] b[t] with b = dL/ds NG c: b for all steps in one kernel
+        torch.mul(grad, scale if ng is None else ng * scale, out=grad_h)
+        outs[-1].mul_(fires[-1])
+        for t in range(steps - 2, -1, -1):
+            s, out, later = fires[t], outs[t], outs[t + 1]
+            if carry != 1.0:
+                later = later * carry
+            if reset == "zero":                               # dR/dH = 1 - s: one of the two terms is zero
+                torch.lerp(later, out, s, out=out)            # s ? b[t] : carry dL/dH[t+1]  (exact select)
+            else:                                             # dR/dH = 1
+                torch.addcmul(later, out, s, out=out)         # s b[t] + carry dL/dH[t+1]
+        return
+    grads = grad.unbind(0)
+    for t in range(steps - 1, -1, -1):
+        s, out = fires[t], outs[t]
+        later = None if t == steps - 1 else outs[t + 1]
+        if later is not None and carry != 1.0:
+            later = later * carry
+        mem = None if membrane is None else membrane[t]
+        torch.mul(grads[t], rule.grad(mem, s, threshold), out=out)
+        if ng is not None:
+            out.mul_(ng)
+        if later is None:
+            continue
+        if reset == "zero":                                   # a + (1 - s) later, as a select on s
+            torch.lerp(out + later, out, s, out=out)
+        else:
+            out.add_(later)
+
+
 class _LIFScan(torch.autograd.Function):
     """The whole time loop as one autograd node: no per-step graph.
 
-    Tensors are viewed as ``[T, N]`` (N neurons) and scanned block by block (:data:`CPU_BLOCK`).
-    Saved for the backward pass: the spikes as booleans (1 byte, not 4: the float output is
-    often dropped-out before the next layer saves it, so it need not stay alive), the
-    leak-correction factor ``NG`` ``[N]`` and, for surrogates that need it, the membrane ``H``.
+    Tensors are viewed as ``[T, N]`` (N neurons, in memory order) and scanned block by block
+    (:data:`CPU_BLOCK`). Saved for the backward pass: the spikes as booleans (1 byte, not 4: the
+    float output is often dropped-out before the next layer saves it, so it need not stay alive),
+    the leak-correction factor ``NG`` ``[N]`` and, for surrogates that need it, the membrane ``H``.
     """
 
     @staticmethod
     def forward(ctx, current, leak, threshold, reset, rule, detach_leak, leak_correction, keep_membrane,
                 save_membrane, needs_grad):
-        shape, steps = current.shape, current.shape[0]
-        cur = current.reshape(steps, -1)
+        steps, order = current.shape[0], _memory_order(current)
+        shape, back = current.permute(order).shape, _inverse(order)   # the scan runs in memory order
+        cur = current.permute(order).reshape(steps, -1)
         spikes = torch.empty_like(cur)
         membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
         factor = torch.empty(cur.shape[1], device=cur.device) if (leak_correction and needs_grad) else None
         fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
-        for block in _blocks(cur.shape[1], cur.device):
-            v = torch.zeros_like(cur[0, block], dtype=torch.float32)
-            for t in range(steps):
-                s = spikes[t, block]
-                v.add_(cur[t, block])                         # H[t] = V[t-1] + I[t]
-                if membrane is not None:
-                    membrane[t, block].copy_(v)
-                torch.gt(v, threshold, out=s)                 # s[t] = 1[H > V_th]
-                if reset == "zero":
-                    v.addcmul_(v, s, value=-1.0)              # R = H (1 - s) = H - H s
-                else:
-                    v.sub_(s, alpha=threshold)                # R = H - V_th s
-                if leak != 1.0:
-                    v.mul_(leak)                              # V[t] = lam R
-            if factor is not None:
-                factor[block] = leak_correction_factor(spikes[:, block], leak)
-            if fired is not None:
-                fired[:, block] = spikes[:, block]
-        ctx.params = (leak, threshold, reset, rule, detach_leak, shape)
+
+        blocks = _blocks(cur.shape[1], cur.device)
+        scratch = torch.empty(steps, blocks[0].stop if blocks else 0, device=cur.device)   # reused by every block
+        for b in blocks:
+            _scan_forward(cur[:, b], spikes[:, b], None if membrane is None else membrane[:, b],
+                          None if fired is None else fired[:, b], None if factor is None else factor[b],
+                          leak, threshold, reset, scratch)
+        ctx.params = (leak, threshold, reset, rule, detach_leak, shape, order, back)
         ctx.save_for_backward(fired, membrane if rule.needs_membrane else None, factor)
-        spikes = spikes.view(shape)
+        spikes = spikes.view(shape).permute(back)
         if membrane is None:
             return spikes, None
         ctx.mark_non_differentiable(membrane)
-        return spikes, (membrane.view(shape) if keep_membrane else None)
+        return spikes, (membrane.view(shape).permute(back) if keep_membrane else None)
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_membrane):
-        leak, threshold, reset, rule, detach_leak, shape = ctx.params
+        leak, threshold, reset, rule, detach_leak, shape, order, back = ctx.params
         fired, membrane, factor = ctx.saved_tensors
         steps = fired.shape[0]
-        grad = grad_spikes.reshape(steps, -1)
+        grad = grad_spikes.permute(order).reshape(steps, -1)
         grad_h = torch.empty_like(fired, dtype=torch.float32)
-        scale = _simple_rule_scale(rule, threshold)
         carry = 1.0 if detach_leak else leak                  # dV[t]/dR[t]
-        for block in _blocks(fired.shape[1], fired.device):
-            spikes = fired[:, block].float()                  # s [T, block], 0.0 or 1.0
-            ng = None if factor is None else factor[block]
-            if scale is not None:
-                ngc = scale if ng is None else ng * scale     # NG c, once per block
-            for t in range(steps - 1, -1, -1):
-                s, out = spikes[t], grad_h[t, block]
-                later = None if t == steps - 1 else grad_h[t + 1, block]
-                if later is not None and carry != 1.0:
-                    later = later * carry
-                # dL/dH[t] = a[t] + carry dR/dH[t] dL/dH[t+1], a[t] = dL/ds[t] NG ds/dH[t]
-                if scale is not None:
-                    # ds/dH = c s: a[t] = s dL/ds NG c
-                    torch.mul(grad[t, block], ngc, out=out)
-                    if later is None:
-                        out.mul_(s)
-                    elif reset == "zero":                     # dR/dH = 1 - s: one of the two terms is zero
-                        torch.lerp(later, out, s, out=out)    # s ? a[t] : carry dL/dH[t+1]  (exact select)
-                    else:                                     # dR/dH = 1
-                        out.mul_(s).add_(later)
-                    continue
-                mem = None if membrane is None else membrane[t, block]
-                torch.mul(grad[t, block], rule.grad(mem, s, threshold), out=out)
-                if ng is not None:
-                    out.mul_(ng)
-                if later is None:
-                    continue
-                if reset == "zero":                           # a + (1 - s) later, as a select on s
-                    torch.lerp(out + later, out, s, out=out)
-                else:
-                    out.add_(later)
-        return (grad_h.view(shape).to(grad_spikes.dtype),) + (None,) * 9
+
+        for b in _blocks(fired.shape[1], fired.device):
+            _scan_backward(grad[:, b], grad_h[:, b], fired[:, b], None if membrane is None else membrane[:, b],
+                           None if factor is None else factor[b], leak, threshold, reset, rule, carry)
+        return (grad_h.view(shape).permute(back).to(grad_spikes.dtype),) + (None,) * 9
 
 
 def lif_fused(current: torch.Tensor, leak: float, threshold: float, reset: str,
