@@ -91,6 +91,9 @@ def run_timing(args) -> dict:
     from snnbp import bridge
 
     torch.set_num_threads(args.threads)
+    if args.allocator == "reuse":
+        import snnbp.runtime
+        snnbp.runtime.reuse_freed_memory()            # as snnbp.train.fit does on the CPU, for every impl
     cuda = args.device.startswith("cuda")
     net, images, labels = _setup(args.model, args.timesteps, args.batch, args.device,
                                  spiking=args.impl != "ann")
@@ -130,11 +133,27 @@ def run_timing(args) -> dict:
     return out
 
 
+def merge_rounds(runs: list[dict]) -> dict:
+    """One implementation's result over several rounds: the median of all timed steps, the largest peak."""
+    errors = [run for run in runs if "error" in run]
+    if errors:
+        return errors[0]
+    times = [t for run in runs for t in run["times_s"]]
+    merged = {"times_s": times, "median_s": statistics.median(times),
+              "step_peak_mb": max(run["step_peak_mb"] for run in runs),
+              "load": [min(run["load"][0] for run in runs), max(run["load"][1] for run in runs)],
+              "rounds": runs}
+    if any("cuda_peak_mb" in run for run in runs):
+        merged["cuda_peak_mb"] = max(run.get("cuda_peak_mb", 0.0) for run in runs)
+    return merged
+
+
 # -- the grid, in the parent process ---------------------------------------------------------------
 def _child(args, kind: str, model: str, timesteps: int, impl: str, env_extra: dict) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--model", model, "--impl", impl,
            "--child-timesteps", str(timesteps), "--batch", str(args.batch), "--threads", str(args.threads),
-           "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--device", args.device]
+           "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--device", args.device,
+           "--allocator", args.allocator]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), **env_extra)
     load_before = os.getloadavg()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -166,7 +185,9 @@ def _machine(args, env_extra: dict) -> dict:
     info = {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__, "snntorch": snntorch_version,
             "snnbp": snnbp.__version__, "git_commit": commit, "threads": args.threads, "device": args.device,
-            "batch": args.batch, "warmup": args.warmup, "repeats": args.repeats, "env": env_extra,
+            "batch": args.batch, "warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds,
+            "allocator": args.allocator,
+            "env": env_extra,
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     if args.device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name()
@@ -205,8 +226,13 @@ def markdown(machine: dict, table: list[dict]) -> str:
         return "–" if x is None else format(x, spec)
 
     lines = [f"Training step (forward + backward + SGD step), batch {machine['batch']}, "
-             f"{machine['threads']} threads, {machine['device']}; median of {machine['repeats']} after "
-             f"{machine['warmup']} warm-up. Machine: {machine['cpu']} ({machine['cpu_count']} CPUs), "
+             f"{machine['threads']} threads, {machine['device']}; median of {machine['repeats']} steps after "
+             f"{machine['warmup']} warm-up"
+             + (f", in each of {machine['rounds']} interleaved rounds (fresh processes)" if machine.get("rounds", 1) > 1
+                else "")
+             + {"reuse": "; every process with snnbp.runtime.reuse_freed_memory()",
+                "default": "; glibc's default allocator settings"}.get(machine.get("allocator"), "")
+             + f". Machine: {machine['cpu']} ({machine['cpu_count']} CPUs), "
              f"torch {machine['torch']}, snnTorch {machine['snntorch']}, snnbp {machine['snnbp']} "
              f"(commit {machine['git_commit']}), {machine['date']}."
              + (f" Environment: {machine['env']}." if machine["env"] else ""), "",
@@ -240,6 +266,12 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--allocator", choices=("reuse", "default"), default="reuse",
+                        help="reuse: every timed process calls snnbp.runtime.reuse_freed_memory() first, as "
+                             "snnbp.train.fit does on the CPU; default: glibc as it comes")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the implementations this many times in turn, each in a fresh process, "
+                             "and pool their steps (evens out a machine whose speed drifts)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-check", action="store_true", help="skip the equal-spikes check")
     parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
@@ -272,12 +304,16 @@ def main(argv=None) -> None:
         results = {}
         if not args.no_check and "snntorch" in args.impls:
             results["check"] = _child(args, "check", model, timesteps, "snnbp", env_extra)
-        for impl in args.impls:
-            results[impl] = _child(args, "time", model, timesteps, impl, env_extra)
-            print(f"{model:9s} T={timesteps:<4d} {impl:9s} "
-                  + (f"{results[impl]['median_s']:.3f} s  {results[impl]['step_peak_mb']:.0f} MB"
-                     if "median_s" in results[impl] else results[impl].get("error", "?"))
-                  + f"  load {results[impl]['load'][0]:.1f}", flush=True)
+        runs = {impl: [] for impl in args.impls}
+        for round_ in range(args.rounds):                  # interleaved: a slow spell hits every impl
+            for impl in args.impls:
+                run = _child(args, "time", model, timesteps, impl, env_extra)
+                runs[impl].append(run)
+                print(f"{model:9s} T={timesteps:<4d} {impl:9s} round {round_ + 1}/{args.rounds} "
+                      + (f"{run['median_s']:.3f} s  {run['step_peak_mb']:.0f} MB"
+                         if "median_s" in run else run.get("error", "?"))
+                      + f"  load {run['load'][0]:.1f}", flush=True)
+        results.update({impl: merge_rounds(found) for impl, found in runs.items()})
         rows.append({"model": model, "timesteps": timesteps, "results": results})
 
     machine = _machine(args, env_extra)

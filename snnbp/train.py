@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _checks
+from . import _checks, runtime
 from .presets import Preset
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
@@ -365,6 +365,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
         config: the :class:`~snnbp.presets.Preset` (default ``model.config``): loss, optimiser,
             learning rate, schedule, and ``epochs`` unless given here.
         device: ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``; the model is moved there.
+            On the CPU, :func:`snnbp.runtime.reuse_freed_memory` is switched on for the process
+            (large tensors reuse freed memory instead of fresh pages; the process keeps its peak memory).
         out: a run folder to write (``config.json``, ``metrics.csv``, ``last.pt``, ``best.pt``);
             ``None`` writes nothing.
         resume: continue from ``out/last.pt`` (refused if it holds another model or dataset).
@@ -381,6 +383,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
         raise TypeError("config must be a snnbp.presets.Preset (or the model must have .config)")
     epochs = _checks.count("epochs", epochs if epochs is not None else config.epochs)
     device = resolve_device(device)
+    # on the CPU: reuse freed memory instead of page-faulting fresh pages for big tensors every step
+    kept_memory = runtime.reuse_freed_memory() if device.type == "cpu" else None
     out = Path(out) if out is not None else None
     writer = out is not None and _rank() == 0
     if seed is not None and not resume:
@@ -407,6 +411,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     if writer:
         out.mkdir(parents=True, exist_ok=True)
         info = _describe(net, config, epochs, device, amp, seed, train_loader, run_info)
+        info["reuse_freed_memory"] = kept_memory              # snnbp.runtime, CPU runs
         if resume and (out / "config.json").exists():
             info = json.loads((out / "config.json").read_text())
             info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),

@@ -35,6 +35,26 @@ def test_time_batched_equals_a_loop():
     assert torch.allclose(TimeBatched(conv)(x), torch.stack([conv(x[t]) for t in range(4)]), atol=1e-6)
 
 
+def test_time_batched_convolution_runs_channels_last_on_the_cpu():
+    """oneDNN's faster layout; the values stay those of the per-step convolution."""
+    conv = torch.nn.Conv2d(2, 3, 3, padding=1, bias=False)
+    y = TimeBatched(conv)(torch.rand(4, 5, 2, 6, 6))
+    assert y.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
+    assert not y.is_contiguous()
+    linear = TimeBatched(torch.nn.Linear(3, 2))(torch.rand(4, 5, 3))
+    assert linear.is_contiguous()
+
+
+def test_dropout_mask_does_not_depend_on_memory_layout():
+    x = torch.rand(3, 2, 4, 5, 5)
+    channels_last = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).view(x.shape)
+    torch.manual_seed(7)
+    a = TimeFixedDropout(0.4)(x)
+    torch.manual_seed(7)
+    b = TimeFixedDropout(0.4)(channels_last)
+    assert torch.equal(a, b)
+
+
 def test_dropout_probability_is_checked():
     with pytest.raises(ValueError, match="p must lie in"):
         TimeFixedDropout(1.0)

@@ -90,3 +90,29 @@ def test_bfloat16_current():
     assert s_fused.dtype == torch.bfloat16 and g_fused.dtype == torch.bfloat16
     assert torch.equal(s_fused, s_ref)
     torch.testing.assert_close(g_fused.float(), g_ref.float(), rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_channels_last_input_scans_in_memory_order(block, reset):
+    """A channels-last current gives the same spikes and gradients, in its own layout (no copy)."""
+    torch.manual_seed(11)
+    current = torch.rand(9, 2, 3, 4, 5) * 0.7
+    grad = torch.randn_like(current)
+    as_last = lambda t: t.flatten(0, 1).contiguous(memory_format=torch.channels_last).view(t.shape)  # noqa: E731
+    s_ref, m_ref, g_ref = _run("fused", current, grad, reset=reset)
+    s_cl, m_cl, g_cl = _run("fused", as_last(current), as_last(grad), reset=reset)
+    assert s_cl.stride() == as_last(current).stride() and g_cl.stride() == as_last(current).stride()
+    assert torch.equal(s_cl, s_ref) and torch.equal(m_cl, m_ref) and torch.equal(g_cl, g_ref)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_firing_is_strictly_above_threshold_at_the_last_bit(reset):
+    """H == V_th does not fire; the next float32 above it does (the three-kernel reset path)."""
+    above = torch.nextafter(torch.tensor(0.75), torch.tensor(1.0)).item()
+    current = torch.tensor([[0.75, above, 0.5, 0.25]])
+    for neuron in (LIF(threshold=0.75, reset=reset), LIF(threshold=0.75, reset=reset, backend="reference")):
+        spikes = neuron(current.clone().requires_grad_())
+        assert spikes.tolist() == [[0.0, 1.0, 0.0, 0.0]]
+    # and the reset: 0.5 + 0.25 reaches the threshold exactly at step 2 of an IF neuron, not above it
+    spikes = LIF(leak=1.0, threshold=0.75, reset=reset)(torch.tensor([[0.5], [0.25], [1e-3]]))
+    assert spikes.flatten().tolist() == [0.0, 0.0, 1.0]
