@@ -57,8 +57,10 @@ class TimeFixedDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        # drawn in the default layout, so a seed gives the same mask whatever x's memory layout
-        mask = torch.empty(x[:1].shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p) / (1 - self.p)
+        # drawn in the default layout, so that a seed gives the same mask whatever x's memory layout,
+        # then laid out like x (a channels-last x times a default-layout mask runs several times slower)
+        drawn = torch.empty(x[:1].shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
+        mask = torch.empty_like(x[:1]).copy_(drawn).div_(1 - self.p)
         return x * mask
 
     def extra_repr(self) -> str:
