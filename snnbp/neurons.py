@@ -158,7 +158,8 @@ def _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch):
     :math:`s[t] = 1[-H[t] < -V_{th}]` come afterwards in one kernel over all steps.
     """
     steps, width = cur.shape
-    negative_h = scratch[:steps, :width]                      # -H[t] of every step
+    # -H[t] of every step, written where the spikes go (float32) and compared there in place
+    negative_h = spikes if scratch is None else scratch[:steps, :width]
     u = torch.zeros_like(cur[0], dtype=torch.float32)
     above = -_next_float_up(threshold)                        # -H > above  <=>  H <= V_th
     for i, nh in zip(cur.unbind(0), negative_h.unbind(0)):
@@ -166,9 +167,9 @@ def _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch):
         torch.threshold(nh, above, 0.0, out=u)                # -R[t] = -H (1 - s[t])
         if leak != 1.0:
             u.mul_(leak)                                      # -V[t] = lam (-R[t])
-    torch.lt(negative_h, -threshold, out=spikes)              # s[t] = 1[H > V_th]
     if membrane is not None:
         torch.neg(negative_h, out=membrane)
+    torch.lt(negative_h, -threshold, out=spikes)              # s[t] = 1[H > V_th]
 
 
 def _scan_forward_subtract(cur, spikes, membrane, leak, threshold):
@@ -252,7 +253,9 @@ class _LIFScan(torch.autograd.Function):
         fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
 
         blocks = _blocks(cur.shape[1], cur.device)
-        scratch = torch.empty(steps, blocks[0].stop if blocks else 0, device=cur.device)   # reused by every block
+        scratch = None                                        # a float32 buffer for -H when spikes are not float32
+        if reset == "zero" and spikes.dtype != torch.float32 and blocks:
+            scratch = torch.empty(steps, blocks[0].stop, device=cur.device)   # reused by every block
         for b in blocks:
             _scan_forward(cur[:, b], spikes[:, b], None if membrane is None else membrane[:, b],
                           None if fired is None else fired[:, b], None if factor is None else factor[b],
