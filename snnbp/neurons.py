@@ -33,6 +33,7 @@ is the textbook per-step loop that autograd differentiates, kept to test the fus
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -186,6 +187,7 @@ def _scan_forward_subtract(cur, spikes, membrane, leak, threshold):
             v.mul_(leak)                                      # V[t] = lam R
 
 
+@functools.lru_cache(maxsize=64)
 def _next_float_up(x: float) -> float:
     """The smallest float32 above ``x``."""
     return float(torch.nextafter(torch.tensor(x, dtype=torch.float32), torch.tensor(math.inf)))
