@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from train_step import DATASET, _loss_fn, _setup  # noqa: E402
+from train_step import DATASET, _setup  # noqa: E402
 
 CIFAR10_TRAIN = 50_000
 
@@ -38,13 +38,14 @@ def variant_list(compile_too: bool) -> list[tuple[str, str, bool]]:
 def run_variant(args) -> dict:
     """One variant, in this process: median step time and peak memory."""
     import torch
+    import snnbp.train
     from snnbp import bridge
 
     device = args.device
     cuda = device.startswith("cuda")
     torch.backends.cudnn.benchmark = True
     net, images, labels = _setup(args.model, args.timesteps, args.batch, device, spiking=args.impl != "ann")
-    loss_fn, c = _loss_fn(net.config), net.config
+    loss_fn, optimizer = snnbp.train.make_loss(net.config), snnbp.train.make_optimizer(net, net.config)
     if args.impl == "snntorch":
         twin = bridge.to_snntorch(net)
         model, prepare = twin, net.encode
@@ -52,7 +53,6 @@ def run_variant(args) -> dict:
         model, prepare = net, (lambda x: x)
     if args.compiled:
         model = torch.compile(model)
-    optimizer = torch.optim.SGD(net.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     autocast = torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16,
                               enabled=args.precision == "bf16")
 

@@ -64,14 +64,6 @@ def _setup(model: str, timesteps: int, batch: int, device: str, spiking: bool = 
     return net, images, labels
 
 
-def _loss_fn(config):
-    import torch.nn.functional as F
-
-    if config.loss == "mse_sum":
-        return lambda out, y: ((out - F.one_hot(y, out.shape[1]).to(out.dtype)) ** 2).sum()
-    return lambda out, y: F.cross_entropy(out, y)
-
-
 def run_check(args) -> dict:
     """Same spikes and outputs from snnbp and its snnTorch twin (train mode, same dropout masks)."""
     import torch
@@ -88,23 +80,22 @@ def run_check(args) -> dict:
 def run_timing(args) -> dict:
     """Median wall time of full training steps of one implementation, and its peak memory."""
     import torch
+    import snnbp.runtime
+    import snnbp.train
     from snnbp import bridge
 
     torch.set_num_threads(args.threads)
     if args.allocator == "reuse":
-        import snnbp.runtime
         snnbp.runtime.reuse_freed_memory()            # as snnbp.train.fit does on the CPU, for every impl
     cuda = args.device.startswith("cuda")
     net, images, labels = _setup(args.model, args.timesteps, args.batch, args.device,
                                  spiking=args.impl != "ann")
-    loss_fn = _loss_fn(net.config)
-    c = net.config
+    loss_fn, optimizer = snnbp.train.make_loss(net.config), snnbp.train.make_optimizer(net, net.config)
     if args.impl == "snntorch":
         twin = bridge.to_snntorch(net)
         forward = lambda: twin(net.encode(images))    # noqa: E731 - the same encoder as snnbp's
     else:
         forward = lambda: net(images)                 # noqa: E731
-    optimizer = torch.optim.SGD(net.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
     def step():
         optimizer.zero_grad(set_to_none=True)

@@ -134,8 +134,10 @@ def _memory_order(x: torch.Tensor) -> tuple[int, ...]:
     return order if x.permute(order).is_contiguous() else tuple(range(x.dim()))
 
 
-def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(sorted(range(len(order)), key=order.__getitem__))
+def _unlay(flat: torch.Tensor, shape: torch.Size, order: tuple[int, ...]) -> torch.Tensor:
+    """A ``[T, N]`` scan result back to the caller's dimensions: undo ``x.permute(order).reshape(T, -1)``."""
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return flat.view(shape).permute(inverse)
 
 
 def _scan_forward(cur, spikes, membrane, fired, factor, leak, threshold, reset, scratch):
@@ -247,8 +249,8 @@ class _LIFScan(torch.autograd.Function):
     def forward(ctx, current, leak, threshold, reset, rule, detach_leak, leak_correction, keep_membrane,
                 save_membrane, needs_grad):
         steps, order = current.shape[0], _memory_order(current)
-        shape, back = current.permute(order).shape, _inverse(order)   # the scan runs in memory order
-        cur = current.permute(order).reshape(steps, -1)
+        laid = current.permute(order)                         # the scan runs in memory order
+        cur = laid.reshape(steps, -1)
         spikes = torch.empty_like(cur)
         membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
         factor = torch.empty(cur.shape[1], device=cur.device) if (leak_correction and needs_grad) else None
@@ -262,17 +264,17 @@ class _LIFScan(torch.autograd.Function):
             _scan_forward(cur[:, b], spikes[:, b], None if membrane is None else membrane[:, b],
                           None if fired is None else fired[:, b], None if factor is None else factor[b],
                           leak, threshold, reset, scratch)
-        ctx.params = (leak, threshold, reset, rule, detach_leak, shape, order, back)
+        ctx.params = (leak, threshold, reset, rule, detach_leak, laid.shape, order)
         ctx.save_for_backward(fired, membrane if rule.needs_membrane else None, factor)
-        spikes = spikes.view(shape).permute(back)
+        spikes = _unlay(spikes, laid.shape, order)
         if membrane is None:
             return spikes, None
         ctx.mark_non_differentiable(membrane)
-        return spikes, (membrane.view(shape).permute(back) if keep_membrane else None)
+        return spikes, (_unlay(membrane, laid.shape, order) if keep_membrane else None)
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_membrane):
-        leak, threshold, reset, rule, detach_leak, shape, order, back = ctx.params
+        leak, threshold, reset, rule, detach_leak, shape, order = ctx.params
         fired, membrane, factor = ctx.saved_tensors
         steps = fired.shape[0]
         grad = grad_spikes.permute(order).reshape(steps, -1)
@@ -282,7 +284,7 @@ class _LIFScan(torch.autograd.Function):
         for b in _blocks(fired.shape[1], fired.device):
             _scan_backward(grad[:, b], grad_h[:, b], fired[:, b], None if membrane is None else membrane[:, b],
                            None if factor is None else factor[b], leak, threshold, reset, rule, carry)
-        return (grad_h.view(shape).permute(back).to(grad_spikes.dtype),) + (None,) * 9
+        return (_unlay(grad_h, shape, order).to(grad_spikes.dtype),) + (None,) * 9
 
 
 def lif_fused(current: torch.Tensor, leak: float, threshold: float, reset: str,
