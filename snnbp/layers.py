@@ -11,7 +11,7 @@ from torch import nn
 
 from . import _checks
 
-__all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "LastStep", "Residual", "Subsample"]
+__all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "output_membrane", "LastStep", "Residual", "Subsample"]
 
 
 class TimeBatched(nn.Module):
@@ -48,11 +48,14 @@ class TimeFixedDropout(nn.Module):
 
     :math:`y[t] = x[t] \odot m / (1 - p)`, :math:`m \sim \mathrm{Bernoulli}(1-p)` of shape
     ``[1, B, ...]``; identity in ``eval()`` mode. With ``T = 1`` this is ordinary dropout.
+    ``.mask`` holds the last call's scaled mask :math:`m/(1-p)` (``None`` before the first
+    training call), e.g. to feed the same masks to another implementation.
     """
 
     def __init__(self, p: float):
         super().__init__()
         self.p = _checks.probability("p", p)
+        self.mask: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
@@ -61,30 +64,64 @@ class TimeFixedDropout(nn.Module):
         # then laid out like x (a channels-last x times a default-layout mask runs several times slower)
         drawn = torch.empty(x[:1].shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
         mask = torch.empty_like(x[:1]).copy_(drawn).div_(1 - self.p)
+        self.mask = mask
         return x * mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
+def output_membrane(current: torch.Tensor, leak: float) -> torch.Tensor:
+    r"""The output layer's membrane at every step: :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])`.
+
+    ``[T, B, K]`` -> ``[T, B, K]``, one step at a time (for accuracy by time step and the snnTorch
+    twin). :class:`OutputIntegrator` needs only the last step and computes it in one sum.
+    """
+    v = torch.zeros_like(current[0])
+    out = torch.empty_like(current)
+    for t in range(current.shape[0]):
+        v = leak * (v + current[t])
+        out[t] = v
+    return out
+
+
 class OutputIntegrator(nn.Module):
     r"""The non-spiking output layer's membrane, read out at the end of the window.
 
-    :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])`, so
-    :math:`V_{out}[T]/T = \frac{1}{T}\sum_{t=1}^{T} \lambda^{T-t+1} I[t]`. Input ``[T, B, K]``, output ``[B, K]``.
+    Forward: :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])`, so the output is
+    :math:`V_{out}[T]/T = \frac{1}{T}\sum_{t=1}^{T} \lambda^{T-t+1} I[t]`. Input ``[T, B, K]``,
+    output ``[B, K]``.
+
+    Backward, ``detach_leak=True`` (the paper's, as the authors' scripts do it, paper-spec
+    section 1): the leak is identity, as in the hidden layers, so every step's current gets the
+    same gradient, :math:`\partial (V_{out}[T]/T) / \partial I[t] = 1/T`. ``detach_leak=False``
+    (an option, not the paper's) differentiates the forward pass exactly:
+    :math:`\lambda^{T-t+1}/T`, which at :math:`\lambda = 0.99, T = 100` gives the first step's
+    current 0.37 of the last one's gradient and shrinks every layer's gradient by about a third.
+
+    Example::
+
+        >>> readout = OutputIntegrator(leak=0.99)          # paper preset
+        >>> readout(torch.ones(100, 2, 10)).shape
+        torch.Size([2, 10])
     """
 
-    def __init__(self, leak: float = 0.99):
+    def __init__(self, leak: float = 0.99, detach_leak: bool = True):
         super().__init__()
         self.leak = _checks.leak("leak", leak)
+        self.detach_leak = bool(detach_leak)
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
         steps = current.shape[0]
         weights = self.leak ** torch.arange(steps, 0, -1, device=current.device, dtype=torch.float32)
-        return torch.tensordot(weights.to(current.dtype) / steps, current, dims=1)
+        leaky = torch.tensordot(weights.to(current.dtype) / steps, current, dims=1)
+        if not self.detach_leak:
+            return leaky
+        plain = current.sum(0) / steps                        # gradient 1/T for every step
+        return plain + (leaky - plain).detach()               # forward: the leaky value
 
     def extra_repr(self) -> str:
-        return f"leak={self.leak}"
+        return f"leak={self.leak}, detach_leak={self.detach_leak}"
 
 
 class LastStep(nn.Module):

@@ -17,7 +17,8 @@ implicit), in the spirit of torchvision's ``vgg.py``:
 use it for deep stacks); ``shortcuts=False`` gives a residual network's plain twin of the same depth.
 
 No biases anywhere. Dropout (one mask per forward call, shared by all time steps) follows every
-hidden LIF layer; that placement is this library's choice, the spec does not state it.
+hidden LIF layer, convolutional and fully connected, not the pooling IF neurons; the next layer and
+a residual shortcut take the masked spikes (paper-spec section 5, as the authors' scripts do it).
 The ANN twin (``spiking=False``) uses the same table with ReLU for LIF, no neuron after
 pooling, and a plain linear read-out: the same weight shapes.
 """
@@ -109,7 +110,7 @@ class Network(nn.Module):
         layers, features = self._hidden_layers(TABLES[name].layers if layers is None else tuple(layers))
         self.features = nn.Sequential(layers)
         self.classifier = TimeBatched(nn.Linear(features, self.info.classes, bias=False))
-        self.readout = OutputIntegrator(config.leak) if spiking else LastStep()
+        self.readout = OutputIntegrator(config.leak, config.detach_leak) if spiking else LastStep()
         self._init_weights(config.init)
 
     # -- construction -----------------------------------------------------------------------
@@ -117,7 +118,8 @@ class Network(nn.Module):
         c = self.config
         if not self.spiking:
             return nn.ReLU()
-        return LIF(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction, backend=self.backend)
+        return LIF(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction, detach_leak=c.detach_leak,
+                   backend=self.backend)
 
     def _pool_neuron(self) -> nn.Module:
         return IF(self.config.pool_threshold, backend=self.backend) if self.spiking else nn.Identity()
@@ -265,6 +267,7 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
         _checks.probability("dropout", dropout)
     if overrides.get("surrogate", "paper") != "paper":
         overrides.setdefault("leak_correction", False)
+        overrides.setdefault("detach_leak", False)
     config = presets.get(preset, name, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
     return Network(name, dataset, config, spiking=spiking, backend=backend, shortcuts=shortcuts)
 
@@ -295,5 +298,6 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
     dataset_info(dataset)
     if overrides.get("surrogate", "paper") != "paper":
         overrides.setdefault("leak_correction", False)
+        overrides.setdefault("detach_leak", False)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
     return Network("custom", dataset, config, spiking=spiking, backend=backend, layers=layers, shortcuts=shortcuts)

@@ -90,7 +90,7 @@ def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: s
         s = _surrogate.spike(h, threshold, rule)              # fire
         kept = s.detach()
         r = h * (1 - kept) if reset == "zero" else h - threshold * kept   # reset
-        v = r - (1 - leak) * r.detach() if detach_leak else leak * r    # leak
+        v = leak * r.detach() + (r - r.detach()) if detach_leak else leak * r   # leak (identity backward)
         spikes.append(s)
         membranes.append(h)
     spikes, membranes = torch.stack(spikes), torch.stack(membranes)

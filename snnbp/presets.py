@@ -22,6 +22,8 @@ _CONFIRMED = {("lenet", "mnist"), ("vgg9", "cifar10"), ("resnet11", "cifar10")}
 class Preset:
     """Every setting a run needs. Neuron: ``leak`` (lambda), ``threshold`` (V_th of LIF layers),
     ``pool_threshold`` (IF after pooling). Input: ``timesteps`` (T), ``rate_scale``, ``signed``.
+    ``detach_leak``: the leak is identity in the backward pass, in the hidden LIF layers and the
+    output layer (the authors' scripts; False differentiates the leak exactly, an option).
     Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``init_gain``
     (a factor on that standard deviation, 1 in the paper), ``dropout``.
     Training: ``loss`` (``"mse_sum"``: summed squared error of V_out(T)/T against one-hot;
@@ -37,6 +39,7 @@ class Preset:
     reset: str = "zero"
     surrogate: str = "paper"
     leak_correction: bool = True
+    detach_leak: bool = True
     rate_scale: float = 1.0
     signed: bool = True
     init: str = "he"
