@@ -1,0 +1,85 @@
+"""LeNet on MNIST with the paper preset at T = 20, 1 epoch on a fixed 20,000-image subset, three seeds.
+
+    python results/scripts/lenet_seeds.py --data-root ../shared/data [--seeds 0 1 2]
+
+The subset is the same for every seed (chosen with seed 0); the seed sets the weights, the
+shuffling order and the Poisson input. Each seed writes a run folder
+``results/mnist-lenet-paper-T20-e1-n20000-seed<S>/`` (config.json, metrics.csv; checkpoints are
+deleted) and ``probe.json`` there: the hidden layers' firing rates on 1,000 test images at
+initialisation and after the first 50 SGD steps. The probe repeats those 50 steps from the same
+seeds in a separate copy, so the run itself is untouched (on the CPU the two agree step for step).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import torch
+
+import snnbp
+from snnbp import data, train
+from snnbp.record import record
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def _setup(seed: int, root: str):
+    """The network and loaders exactly as the run starts them."""
+    train.seed_everything(seed)
+    net = snnbp.build("lenet", "mnist", preset="paper", timesteps=20, epochs=1)
+    train_loader, test_loader = data.loaders("mnist", net.config.batch_size, root=root, download=False,
+                                             subset=20000, seed=0)
+    train_loader.generator.manual_seed(seed)        # the shuffling order follows the seed
+    return net, train_loader, test_loader
+
+
+@torch.no_grad()
+def _rates(net, test_loader) -> dict[str, float]:
+    net.eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(12345)
+        with record(net) as rec:
+            for x, _ in itertools.islice(test_loader, 1000 // test_loader.batch_size + 1):
+                net(x)
+    net.train()
+    return {k: round(v, 5) for k, v in rec.rates().items() if k != "input"}
+
+
+def probe(seed: int, root: str, steps: int = 50) -> dict:
+    net, train_loader, test_loader = _setup(seed, root)
+    at_init = _rates(net, test_loader)
+    train.seed_everything(seed)                     # as fit(seed=...) does before training
+    config = net.config
+    loss, opt = train.make_loss(config), train.make_optimizer(net, config)
+    row = train.train_epoch(net, itertools.islice(train_loader, steps), loss, opt, device="cpu")
+    return {"steps": steps, "rates_at_init": at_init, "rates_after_steps": _rates(net, test_loader),
+            "train_acc_first_steps": row["train_acc"], "train_loss_first_steps": row["train_loss"]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-root", required=True)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = p.parse_args()
+    for seed in args.seeds:
+        out = HERE / f"mnist-lenet-paper-T20-e1-n20000-seed{seed}"
+        if (out / "metrics.csv").exists():
+            print(f"seed {seed}: {out} exists, skipped")
+            continue
+        found = probe(seed, args.data_root)
+        print(f"seed {seed}: rates after 50 steps {found['rates_after_steps']}", flush=True)
+        net, train_loader, test_loader = _setup(seed, args.data_root)
+        history = train.fit(net, train_loader, test_loader, device="cpu", out=out, seed=seed,
+                            run_info={"subset": 20000, "subset_seed": 0, "test_subset": None,
+                                      "test_examples": len(test_loader.dataset),
+                                      "command": "python results/scripts/lenet_seeds.py"})
+        (out / "probe.json").write_text(json.dumps(found, indent=2) + "\n")
+        for name in ("last.pt", "best.pt"):
+            (out / name).unlink(missing_ok=True)
+        print(f"seed {seed}: test accuracy {history[-1]['test_acc']:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
