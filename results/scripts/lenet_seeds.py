@@ -62,9 +62,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--results", default=str(HERE), help="where the run folders go (default: results/)")
     args = p.parse_args()
     for seed in args.seeds:
-        out = HERE / f"mnist-lenet-paper-T20-e1-n20000-seed{seed}"
+        out = Path(args.results) / f"mnist-lenet-paper-T20-e1-n20000-seed{seed}"
         if (out / "metrics.csv").exists():
             print(f"seed {seed}: {out} exists, skipped")
             continue
