@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["PAPER", "FULL_TRAINING_SET", "collect", "kind", "table", "to_markdown", "main"]
+__all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
 
 PAPER: list[dict] = [
     {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59, "confirmed": "cited by later papers"},
@@ -27,6 +27,10 @@ PAPER: list[dict] = [
     {"dataset": "cifar10", "model": "resnet11", "network": "ResNet11", "accuracy": 90.95, "confirmed": "not confirmed"},
 ]
 FULL_TRAINING_SET = {"mnist": 60000, "cifar10": 50000, "svhn": 73257}
+#: a run folder's note for the table (what failed, why it stopped), written by whoever ran it
+NOTE_FILE = "notes.txt"
+#: what :func:`notes` says of a spiking run whose config predates ``Preset.detach_leak``
+OLD_GRADIENT = "old gradient: made before the output-layer fix (results/README.md)"
 DATASET_LABELS = {"mnist": "MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10", "digits": "digits (scikit-learn)"}
 
 
@@ -54,6 +58,8 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
             "best_test_acc": max(r["test_acc"] for r in history), "final_test_acc": history[-1]["test_acc"],
             "seconds": sum(r["seconds"] or 0 for r in history), "device": cfg.get("device"),
             "evaluation": json.loads(evaluation.read_text()) if evaluation.exists() else None,
+            "old_gradient": bool(cfg.get("spiking", True)) and "detach_leak" not in preset,
+            "note": (folder / NOTE_FILE).read_text().strip() if (folder / NOTE_FILE).exists() else "",
         })
     return runs
 
@@ -92,9 +98,25 @@ def kind(run: dict | None) -> str:
     if full and run.get("train_examples") and run["train_examples"] < full:
         cut.append(f"{run['train_examples']} of {full} training images")
     changed = _changed({**run, "preset": "paper"})
+    if run.get("old_gradient"):
+        changed.append("old output-layer gradient")
     if not cut and not changed:
         return "reproduction"
     return "; ".join(([f"reduced: {', '.join(cut)}"] if cut else []) + ([f"changed: {', '.join(changed)}"] if changed else []))
+
+
+def notes(run: dict | None) -> str:
+    """What a reader should know about ``run`` beyond its numbers: its folder's ``notes.txt``,
+    a stop before the planned epochs, and :data:`OLD_GRADIENT` for runs made before the fix."""
+    if run is None:
+        return ""
+    said = [run["note"]] if run.get("note") else []
+    planned = run.get("epochs_planned")
+    if planned and run["epochs_run"] < planned and "stopped" not in run.get("note", "").lower():
+        said.append(f"stopped after {run['epochs_run']} of {planned} planned epochs")
+    if run.get("old_gradient"):
+        said.append(OLD_GRADIENT)
+    return "; ".join(said)
 
 
 def _plain(value):
@@ -115,36 +137,46 @@ def _settings(run: dict) -> str:
 
 
 def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -> list[dict]:
-    """Rows ``dataset, network, paper, confirmed, ours, settings, run`` (accuracies in %)."""
+    """Rows ``dataset, network, paper, confirmed, final, best, kind, settings, notes, run``.
+
+    Accuracies in %: ``final`` after the last epoch, ``best`` the highest over the epochs (selected
+    on the test set, as the authors' scripts did); ``None`` and settings "—" where no run exists.
+    """
     runs = collect(root) if runs is None else runs
+
+    def row(base: dict, r: dict | None) -> dict:
+        if r is None:
+            return {**base, "final": None, "best": None, "kind": "", "settings": "—", "notes": "", "run": ""}
+        return {**base, "final": 100 * r["final_test_acc"], "best": 100 * r["best_test_acc"], "kind": kind(r),
+                "settings": _settings(r), "notes": notes(r), "run": r["run"]}
+
     rows, used = [], set()
     for entry in PAPER:
         mine = [r for r in runs if (r["model"], r["dataset"]) == (entry["model"], entry["dataset"]) and r["spiking"]]
         base = {"dataset": DATASET_LABELS[entry["dataset"]], "network": entry["network"],
                 "paper": entry["accuracy"], "confirmed": entry["confirmed"]}
-        if not mine:
-            rows.append({**base, "ours": None, "settings": "—", "run": ""})
-        for r in mine:
-            used.add(r["run"])
-            rows.append({**base, "ours": 100 * r["best_test_acc"], "settings": _settings(r), "run": r["run"]})
+        used.update(r["run"] for r in mine)
+        rows += [row(base, r) for r in mine] or [row(base, None)]
     for r in runs:
         if r["run"] not in used:
-            rows.append({"dataset": DATASET_LABELS.get(r["dataset"], r["dataset"]),
-                         "network": r["model"] + ("" if r["spiking"] else " (ANN twin)"),
-                         "paper": None, "confirmed": "not in the paper",
-                         "ours": 100 * r["best_test_acc"], "settings": _settings(r), "run": r["run"]})
+            rows.append(row({"dataset": DATASET_LABELS.get(r["dataset"], r["dataset"]),
+                             "network": r["model"] + ("" if r["spiking"] else " (ANN twin)"),
+                             "paper": None, "confirmed": "not in the paper"}, r))
     return rows
 
 
 def to_markdown(rows: list[dict]) -> str:
     """The rows of :func:`table` as a Markdown table."""
-    head = "| dataset | network | paper (%) | confirmed? | ours (%) | our settings | run folder |"
-    lines = [head, "|---|---|---|---|---|---|---|"]
+    def pct(value, missing):
+        return f"{value:.2f}" if value is not None else missing
+
+    head = ("| dataset | network | paper (%) | confirmed? | final (%) | best (%) | kind | our settings "
+            "| notes | run folder |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        paper = f"{r['paper']:.2f}" if r["paper"] is not None else "—"
-        ours = f"{r['ours']:.2f}" if r["ours"] is not None else "not run yet"
-        lines.append(f"| {r['dataset']} | {r['network']} | {paper} | {r['confirmed']} | {ours} | "
-                     f"{r['settings']} | {r['run']} |")
+        lines.append(f"| {r['dataset']} | {r['network']} | {pct(r['paper'], '—')} | {r['confirmed']} | "
+                     f"{pct(r['final'], 'not run yet')} | {pct(r['best'], '—')} | {r['kind']} | "
+                     f"{r['settings']} | {r['notes']} | {r['run']} |")
     return "\n".join(lines)
 
 

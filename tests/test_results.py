@@ -6,12 +6,14 @@ import json
 from snnbp import results
 
 
-def write_run(folder, model, dataset, accs, preset="paper", spiking=True):
+def write_run(folder, model, dataset, accs, preset="paper", spiking=True, planned=None, old=False):
     folder.mkdir(parents=True)
+    fields = {"name": preset, "timesteps": 20, "lr": 0.002 if model == "lenet" else 0.0085}
+    if not old:
+        fields["detach_leak"] = True
     (folder / "config.json").write_text(json.dumps({
-        "model": model, "dataset": dataset, "spiking": spiking, "timesteps": 20, "epochs": len(accs),
-        "train_examples": 4000, "test_examples": 2000, "device": "cpu",
-        "preset": {"name": preset, "timesteps": 20, "lr": 0.002 if model == "lenet" else 0.0085}}))
+        "model": model, "dataset": dataset, "spiking": spiking, "timesteps": 20, "epochs": planned or len(accs),
+        "train_examples": 4000, "test_examples": 2000, "device": "cpu", "preset": fields}))
     lines = ["epoch,lr,train_loss,train_acc,test_acc,seconds,firing_rate"]
     lines += [f"{i + 1},0.0085,0.5,0.5,{a},60.0,0.03" for i, a in enumerate(accs)]
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
@@ -23,16 +25,17 @@ def test_table_puts_runs_beside_the_paper_and_marks_the_rest(tmp_path):
     (tmp_path / "not-a-run").mkdir()
     rows = results.table(tmp_path)
     lenet = [r for r in rows if r["network"] == "LeNet-style"]
-    assert len(lenet) == 1 and lenet[0]["paper"] == 99.59 and abs(lenet[0]["ours"] - 95.0) < 1e-9
+    assert len(lenet) == 1 and lenet[0]["paper"] == 99.59 and abs(lenet[0]["best"] - 95.0) < 1e-9
+    assert abs(lenet[0]["final"] - 94.0) < 1e-9 and lenet[0]["notes"] == ""
     assert lenet[0]["confirmed"] == "cited by later papers" and "T=20" in lenet[0]["settings"]
     assert "lr=0.002 (preset 0.0085)" in lenet[0]["settings"]
     vgg9 = [r for r in rows if r["network"] == "VGG9"][0]
-    assert vgg9["ours"] is None and vgg9["settings"] == "—" and vgg9["confirmed"] == "not confirmed"
+    assert vgg9["final"] is None and vgg9["best"] is None and vgg9["settings"] == "—" and vgg9["confirmed"] == "not confirmed"
     digits = [r for r in rows if r["dataset"].startswith("digits")][0]
     assert digits["paper"] is None and digits["confirmed"] == "not in the paper"
     assert len(rows) == len(results.PAPER) + 1
     text = results.to_markdown(rows)
-    assert "| MNIST | LeNet-style | 99.59 | cited by later papers | 95.00 |" in text
+    assert "| MNIST | LeNet-style | 99.59 | cited by later papers | 94.00 | 95.00 | reduced:" in text
     assert text.count("not run yet") == len(results.PAPER) - 1
 
 
@@ -53,4 +56,19 @@ def test_cli_prints_the_table(tmp_path, capsys):
     write_run(tmp_path / "a", "vgg9", "cifar10", [0.5])
     assert results.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "| CIFAR-10 | VGG9 | 90.45 | not confirmed | 50.00 |" in out
+    assert "| CIFAR-10 | VGG9 | 90.45 | not confirmed | 50.00 | 50.00 |" in out
+
+
+def test_notes_name_failed_stopped_and_old_gradient_runs(tmp_path):
+    write_run(tmp_path / "failed", "lenet", "mnist", [0.0975], planned=2, old=True)
+    (tmp_path / "failed" / results.NOTE_FILE).write_text("failed: one class for every image\n")
+    write_run(tmp_path / "stopped", "lenet", "mnist", [0.9], planned=5)
+    runs = {r["run"]: r for r in results.collect(tmp_path)}
+    failed = results.notes(runs["failed"])
+    assert failed.startswith("failed: one class") and "stopped after 1 of 2" in failed
+    assert results.OLD_GRADIENT in failed and "old output-layer gradient" in results.kind(runs["failed"])
+    assert results.notes(runs["stopped"]) == "stopped after 1 of 5 planned epochs"
+    assert "old output-layer gradient" not in results.kind(runs["stopped"])
+    full = dict(runs["failed"], timesteps=100, epochs_run=125, train_examples=60000,
+                preset_fields={"name": "paper", "lr": 0.0085})
+    assert results.kind(full) == "changed: old output-layer gradient"     # never "reproduction"
