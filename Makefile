@@ -4,7 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv book test test-quick clean
+MATHJAX_VERSION := 3.2.2
+MATHJAX := $(VENV)/share/snnbp-mathjax/mathjax/tex-mml-chtml.js
+
+.PHONY: venv mathjax book test test-quick clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +19,28 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# MathJax 3 from npm, shipped with the book so that formulas render offline (book/_ext/mathjax_local.py).
+# Only what tex-mml-chtml.js loads is kept: the TeX extensions, the CommonHTML fonts, the menu and
+# accessibility parts.
+$(MATHJAX): | $(STAMP)
+	@command -v npm >/dev/null || { echo "make mathjax needs npm (apt-get install -y npm)"; exit 1; }
+	rm -rf $(VENV)/share/snnbp-mathjax $(VENV)/share/snnbp-mathjax-npm
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/share/snnbp-mathjax-npm mathjax@$(MATHJAX_VERSION)
+	mkdir -p $(VENV)/share/snnbp-mathjax/mathjax/output
+	cd $(VENV)/share/snnbp-mathjax-npm/node_modules/mathjax && cp -r LICENSE es5/tex-mml-chtml.js es5/input \
+	    es5/a11y es5/ui es5/sre es5/adaptors $(abspath $(VENV))/share/snnbp-mathjax/mathjax/ && \
+	    cp -r es5/output/chtml es5/output/chtml.js $(abspath $(VENV))/share/snnbp-mathjax/mathjax/output/
+	rm -rf $(VENV)/share/snnbp-mathjax-npm
+	test -f $@
+
+mathjax: $(MATHJAX)
+
 # Execute every chapter (quick profile unless SNNBP_PROFILE says otherwise) and build _build/html.
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 # The whole suite: library tests, chapters, and the book build.
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	$(PY) -m pytest
 
 # Library tests only (skips the slow ones).

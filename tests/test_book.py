@@ -1,8 +1,11 @@
 """The book: chapters are committed clean, point Colab at the configured repository, and build.
 
-The slow test builds the whole book (executing every chapter in the quick profile) with Sphinx
-warnings as errors, then checks that the membrane-explorer page holds the kernel-free figure.
+The slow tests build the whole book once (executing every chapter in the quick profile) with
+Sphinx warnings as errors, check that the membrane-explorer page holds the kernel-free figure,
+and open the pages in headless Chromium with the network cut off: every formula must be typeset
+by the MathJax shipped with the book (no raw TeX left as visible text, no TeX error).
 """
+import html.parser
 import os
 import re
 import shutil
@@ -67,16 +70,51 @@ def test_toc_lists_every_chapter():
         assert f"book/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
 
 
-@pytest.mark.slow
-def test_book_builds_and_explorer_is_interactive(tmp_path):
-    """Build the book (warnings as errors); the explorer page must hold a self-drawing figure."""
-    build = tmp_path / "build"
+def test_code_lines_fit_the_page():
+    """Chapters 1-5: no code line over 88 characters (the page's code column)."""
+    long = []
+    for path in NOTEBOOKS[:5]:
+        nb = nbformat.read(path, as_version=4)
+        for number, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                long += [f"{path.name} cell {number}: {len(line)} chars" for line in cell.source.splitlines()
+                         if len(line) > 88]
+    assert not long, "\n".join(long)
+
+
+def test_install_and_parameters_cells_are_collapsed_on_the_web_page():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        for cell in (code[0], *params):
+            assert "hide-cell" in cell.metadata.get("tags", []), f"{path.name}: tag the cell hide-cell"
+
+
+def test_mathjax_is_served_from_the_book():
+    """No CDN: _config.yml points MathJax at the copy book/_ext/mathjax_local.py ships in _static."""
+    sphinx = CONFIG["sphinx"]
+    assert sphinx["config"]["mathjax_path"].startswith("mathjax/")
+    assert "mathjax_local" in sphinx["local_extensions"]
+    assert (ROOT / "book" / "_ext" / "mathjax_local.py").exists()
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """Build the whole book once (warnings as errors); returns the html folder."""
+    build = tmp_path_factory.mktemp("book") / "build"
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"
     env = dict(os.environ, SNNBP_PROFILE="quick", SNNBP_LIVE="0")
     proc = subprocess.run([jb, "build", str(ROOT), "--path-output", str(build), "--warningiserror", "--nitpick",
                            "--keep-going"], capture_output=True, text=True, env=env, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    html_dir = build / "_build" / "html"
+    return build / "_build" / "html"
+
+
+@pytest.mark.slow
+def test_book_builds_and_explorer_is_interactive(built_book):
+    """The explorer page must hold a self-drawing figure; no chapter shows a traceback."""
+    html_dir = built_book
     page = (html_dir / "book" / "02_lif_neuron.html").read_text(encoding="utf-8")
     assert "snnbp_lookup" in page and "plotly_sliderchange" in page and page.count('"method":"skip"') >= 4
     assert "input current I" in page
@@ -90,3 +128,66 @@ def test_book_builds_and_explorer_is_interactive(tmp_path):
         assert not re.search(r"\berror\b.*NotImplementedError", text), path.stem
         if path.stem in with_figures:
             assert "snnbp-figure" in text, f"{path.stem} shows no interactive figure"
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class _VisibleText(html.parser.HTMLParser):
+    """Text a reader sees: skips scripts, styles, code blocks and MathJax's own output."""
+
+    SKIP = {"script", "style", "pre", "code", "mjx-container", "textarea", "noscript", "svg"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts, self.typeset, self.errors = 0, [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "mjx-container":
+            self.typeset += 1
+        if tag == "mjx-merror":
+            self.errors += 1
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.parts.append(data)
+
+
+def rendered_dom(browser, page, profile):
+    """The page's DOM after its scripts ran, in headless Chromium with every host unreachable."""
+    cmd = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+           "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+           "--virtual-time-budget=20000", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and "<html" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_formulas_render_offline_in_a_browser(built_book, tmp_path):
+    """Every page with math: typeset by the book's own MathJax with no network, no raw TeX left."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium here (apt-get install -y chromium; .ci/run installs it as root)")
+    pages = [built_book / "book" / "intro.html"] + [built_book / "book" / f"{p.stem}.html" for p in NOTEBOOKS]
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        assert "cdn.jsdelivr" not in source and "_static/mathjax/tex-mml-chtml.js" in source, page.name
+        math = source.count('class="math notranslate nohighlight"')
+        parser = _VisibleText()
+        parser.feed(rendered_dom(browser, page, tmp_path / "profile"))
+        text = "".join(parser.parts)
+        for raw in ("\\(", "\\)", "\\[", "\\]", "$$"):
+            assert raw not in text, f"{page.name}: raw TeX {raw!r} is visible: ...{text[text.find(raw) - 80:][:200]}"
+        assert parser.typeset >= math, f"{page.name}: {parser.typeset} formulas typeset of {math}"
+        assert parser.errors == 0, f"{page.name}: {parser.errors} TeX errors"
