@@ -1,10 +1,10 @@
 r"""Leaky integrate-and-fire (LIF) and integrate-and-fire (IF) neurons in discrete time.
 
-Per time step :math:`t = 1..T`, in the paper's order (paper-spec section 1):
+Per time step :math:`t = 1..T`, in the paper's order (paper-spec section 1), one function each:
 
 .. math::
 
-    H[t] &= V[t-1] + I[t]                 && \text{integrate the input current } I = W x
+    H[t] &= V[t-1] + I[t]                 && \text{charge: integrate the input current } I = W x
 
     s[t] &= 1[H[t] > V_{th}]              && \text{fire (strict inequality)}
 
@@ -14,56 +14,98 @@ Per time step :math:`t = 1..T`, in the paper's order (paper-spec section 1):
 
 so :math:`V[t] = \lambda (V[t-1] + I[t])(1 - s[t])`. ``H`` is the *membrane* that
 ``record=True`` keeps (after integration, before reset). An IF neuron is the case
-:math:`\lambda = 1`.
+:math:`\lambda = 1`. :func:`lif_step` is one step; :func:`lif_reference` loops it over time.
 
 Backward (the paper's rule, ``surrogate="paper"``): :math:`\partial s/\partial H = s / V_{th}`;
-the membrane carries gradient through time with the leak treated as identity (detached) and the
-factor :math:`(1 - s)` at the reset (the reset's spike is detached). With leak correction the
-gradient arriving at the spike output is multiplied at every step by
-
-.. math::
-
-    NG = 1[LF > 10^{-3}] + \ln(\lambda)\, LF / \gamma, \quad
-    LF = \sum_t \lambda^{T-t} s[t], \quad \gamma = \sum_t s[t] \;(1 \text{ where } < 10^{-3}).
+the membrane carries gradient through time with the leak treated as identity (``detach_leak``)
+and the factor :math:`(1 - s)` at the reset (the reset's spike is detached). With leak correction
+the gradient arriving at the spike output is multiplied at every step by :math:`NG`
+(:func:`leak_correction_factor`).
 
 Two implementations give the same numbers: ``backend="fused"`` (default) runs the whole time
-loop inside one :class:`torch.autograd.Function` and writes the backward recursion by hand,
-saving only the spikes (and the membrane for surrogates that need it); ``backend="reference"``
-is the textbook per-step loop that autograd differentiates, kept to test the fused one against.
+loop in one autograd node with a hand-written backward (:mod:`snnbp.kernels`);
+``backend="reference"`` is :func:`lif_reference`, which autograd differentiates, kept to test the
+fused one against.
+
+Taught in chapter 02 (``book/02_lif_neuron``); the derivative in chapter 04, the fused scan in chapter 10.
 """
 from __future__ import annotations
 
-import functools
-import math
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from . import _checks
 from . import surrogate as _surrogate
+from .kernels import lif_scan as lif_fused
+from .surrogate import leak_correction_factor
 
-__all__ = ["LIF", "IF", "RESETS", "BACKENDS", "leak_correction_factor", "lif_reference", "lif_fused"]
+__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "leak_correction_factor", "lif_step",
+           "lif_reference", "lif_fused"]
 
 RESETS = ("zero", "subtract")
 BACKENDS = ("fused", "reference")
 
 
-def leak_correction_factor(spikes: torch.Tensor, leak: float) -> torch.Tensor:
-    r"""The paper's per-neuron leak correction :math:`NG` from a spike train ``[T, ...]``.
+@dataclass(frozen=True)
+class LIFSettings:
+    """What a layer of LIF neurons computes: its dynamics and its backward rule (checked here).
 
-    .. math::  NG = 1[LF > 10^{-3}] + \ln(\lambda)\,LF/\gamma, \quad
-               LF = \sum_{t=1}^{T} \lambda^{T-t} s[t], \quad \gamma = \sum_t s[t]
-
-    With :math:`\lambda = 0.99` a neuron that fired has :math:`NG \in [1 + \ln 0.99, 1]
-    \approx [0.98995, 1]`; a silent one has :math:`NG = 0`. Returns a tensor of shape ``[...]``.
+    ``leak`` :math:`\\lambda \\in (0, 1]`, ``threshold`` :math:`V_{th} > 0`, ``reset`` (``"zero"``
+    or ``"subtract"``), ``surrogate`` (a :class:`~snnbp.surrogate.Surrogate` or its name),
+    ``detach_leak`` (the leak is identity in the backward pass) and ``leak_correction`` (multiply
+    the spike-output gradient by :math:`NG`). Example: ``LIFSettings(leak=1.0, threshold=0.75)``.
     """
-    steps = spikes.shape[0]
-    spikes = spikes.float()
-    powers = leak ** torch.arange(steps - 1, -1, -1, dtype=torch.float32, device=spikes.device)
-    lf = torch.tensordot(powers, spikes, dims=1)
-    gamma = spikes.sum(0)                                     # spikes are 0 or 1
-    gamma = torch.where(gamma < 1e-3, torch.ones_like(gamma), gamma)
-    return (lf > 1e-3).float() + math.log(leak) * lf / gamma
+
+    leak: float = 0.99
+    threshold: float = 1.0
+    reset: str = "zero"
+    surrogate: _surrogate.Surrogate = _surrogate.Paper()
+    detach_leak: bool = True
+    leak_correction: bool = True
+
+    def __post_init__(self):
+        check = {"leak": lambda v: _checks.leak("leak", v), "threshold": lambda v: _checks.positive("threshold", v),
+                 "reset": lambda v: _checks.choice("reset", v, RESETS), "surrogate": _surrogate.get,
+                 "detach_leak": bool, "leak_correction": bool}
+        for name, fix in check.items():
+            object.__setattr__(self, name, fix(getattr(self, name)))
+
+    replace = replace
+
+
+# -- one time step, in four named parts ----------------------------------------------------------
+
+def charge(v: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+    """:math:`H[t] = V[t-1] + I[t]`."""
+    return v + current
+
+
+def fire(h: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+    """:math:`s[t] = 1[H[t] > V_{th}]`, with the surrogate derivative in the backward pass."""
+    return _surrogate.spike(h, p.threshold, p.surrogate)
+
+
+def reset(h: torch.Tensor, s: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+    """:math:`R[t] = H[t](1 - s[t])` or :math:`H[t] - V_{th} s[t]`; the reset's spike is detached."""
+    s = s.detach()
+    return h * (1 - s) if p.reset == "zero" else h - p.threshold * s
+
+
+def leak(r: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+    r""":math:`V[t] = \lambda R[t]`; with ``detach_leak`` the backward pass sees :math:`V[t] = R[t]`."""
+    if p.detach_leak:
+        return p.leak * r.detach() + (r - r.detach())      # forward: lam R exactly; backward: identity
+    return p.leak * r
+
+
+def lif_step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
+    """One time step. Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes,
+    and the membrane :math:`H` after integration. Differentiable (``p.surrogate`` in the backward pass)."""
+    h = charge(v, current)
+    s = fire(h, p)
+    return leak(reset(h, s, p), p), s, h
 
 
 class _ScaleGrad(torch.autograd.Function):
@@ -80,225 +122,41 @@ class _ScaleGrad(torch.autograd.Function):
         return grad * scale.to(grad.dtype), None
 
 
-def lif_reference(current: torch.Tensor, leak: float, threshold: float, reset: str,
-                  rule: _surrogate.Surrogate, detach_leak: bool, leak_correction: bool):
-    """The textbook loop, differentiated by autograd. Returns ``(spikes, membrane)``, both ``[T, ...]``."""
+def lif_reference(current: torch.Tensor, p: LIFSettings):
+    """The textbook loop: :func:`lif_step` for t = 1..T, from rest, differentiated by autograd.
+
+    ``current`` ``[T, ...]``; returns ``(spikes, membrane)``, both ``[T, ...]``.
+    """
     v = torch.zeros_like(current[0], dtype=torch.float32)
     spikes, membranes = [], []
-    for t in range(current.shape[0]):
-        h = v + current[t]                                    # integrate
-        s = _surrogate.spike(h, threshold, rule)              # fire
-        kept = s.detach()
-        r = h * (1 - kept) if reset == "zero" else h - threshold * kept   # reset
-        v = leak * r.detach() + (r - r.detach()) if detach_leak else leak * r   # leak (identity backward)
+    for i in current:
+        v, s, h = lif_step(v, i, p)
         spikes.append(s)
         membranes.append(h)
     spikes, membranes = torch.stack(spikes), torch.stack(membranes)
-    if leak_correction:
-        spikes = _ScaleGrad.apply(spikes, leak_correction_factor(spikes.detach(), leak))
+    if p.leak_correction:                                     # NG: known only after the last step
+        spikes = _ScaleGrad.apply(spikes, leak_correction_factor(spikes.detach(), p.leak))
     return spikes.to(current.dtype), membranes
 
 
-#: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
-#: before the next, so the block's membrane stays in cache. 2**15 is PyTorch's parallel grain
-#: size: each small kernel then runs on one thread without an OpenMP barrier, which measured
-#: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). (Sharing the
-#: blocks out over Python threads measured no faster: the GIL.) GPUs: one block.
-CPU_BLOCK = 1 << 15
+def _setting(name: str) -> property:
+    """A LIF attribute that reads and replaces one field of its :class:`LIFSettings`."""
+    def get(self):
+        return getattr(self.settings, name)
 
-
-def _blocks(width: int, device: torch.device) -> list[slice]:
-    """Split ``width`` neurons into the blocks the scan runs one after another."""
-    size = CPU_BLOCK if device.type == "cpu" else max(width, 1)
-    return [slice(start, min(start + size, width)) for start in range(0, width, size)]
-
-
-def _simple_rule_scale(rule: _surrogate.Surrogate, threshold: float) -> float | None:
-    r"""``c`` when ``rule`` is :math:`\partial s/\partial H = c\,s` (paper: :math:`1/V_{th}`; straight-through: 1)."""
-    if type(rule) is _surrogate.Paper:
-        return 1.0 / threshold
-    if type(rule) is _surrogate.StraightThrough:
-        return 1.0
-    return None
-
-
-def _memory_order(x: torch.Tensor) -> tuple[int, ...]:
-    """The order of ``x``'s dimensions in memory, outermost first, time (dimension 0) kept first.
-
-    A channels-last convolution hands the scan ``[T, B, C, H, W]`` stored as ``[T, B, H, W, C]``;
-    scanning it in that order reads and writes memory as it lies, instead of copying it to the
-    default layout and back. For a default (contiguous) tensor this is ``(0, 1, ..., n-1)``.
-    """
-    rest = sorted(range(1, x.dim()), key=lambda d: (-x.stride(d), d))
-    order = (0, *rest)
-    return order if x.permute(order).is_contiguous() else tuple(range(x.dim()))
-
-
-def _unlay(flat: torch.Tensor, shape: torch.Size, order: tuple[int, ...]) -> torch.Tensor:
-    """A ``[T, N]`` scan result back to the caller's dimensions: undo ``x.permute(order).reshape(T, -1)``."""
-    inverse = sorted(range(len(order)), key=order.__getitem__)
-    return flat.view(shape).permute(inverse)
-
-
-def _scan_forward(cur, spikes, membrane, fired, factor, leak, threshold, reset, scratch):
-    """The forward time loop on one block of neurons: ``cur``, ``spikes``, ... are ``[T, n]`` views."""
-    if reset == "zero":
-        _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch)
-    else:
-        _scan_forward_subtract(cur, spikes, membrane, leak, threshold)
-    if factor is not None:
-        factor.copy_(leak_correction_factor(spikes, leak))
-    if fired is not None:
-        fired.copy_(spikes)
-
-
-def _scan_forward_zero(cur, spikes, membrane, leak, threshold, scratch):
-    r"""Reset to zero in three kernels a step, on the negated membrane :math:`u = -V`.
-
-    :math:`-H[t] = u - I[t]`; :math:`-R[t] = -H[t]` where :math:`H[t] \le V_{th}`, else 0 (one
-    ``threshold`` kernel); :math:`u \leftarrow \lambda(-R[t])`. Negation is exact in floating point,
-    so these are the same numbers as the four-kernel loop; the spikes
-    :math:`s[t] = 1[-H[t] < -V_{th}]` come afterwards in one kernel over all steps.
-    """
-    steps, width = cur.shape
-    # -H[t] of every step, written where the spikes go (float32) and compared there in place
-    negative_h = spikes if scratch is None else scratch[:steps, :width]
-    u = torch.zeros_like(cur[0], dtype=torch.float32)
-    above = -_next_float_up(threshold)                        # -H > above  <=>  H <= V_th
-    for i, nh in zip(cur.unbind(0), negative_h.unbind(0)):
-        torch.sub(u, i, out=nh)                               # -H[t] = -V[t-1] - I[t]
-        torch.threshold(nh, above, 0.0, out=u)                # -R[t] = -H (1 - s[t])
-        if leak != 1.0:
-            u.mul_(leak)                                      # -V[t] = lam (-R[t])
-    if membrane is not None:
-        torch.neg(negative_h, out=membrane)
-    torch.lt(negative_h, -threshold, out=spikes)              # s[t] = 1[H > V_th]
-
-
-def _scan_forward_subtract(cur, spikes, membrane, leak, threshold):
-    """Reset by subtraction: integrate, fire, reset, leak, one kernel each per step."""
-    v = torch.zeros_like(cur[0], dtype=torch.float32)
-    rows = membrane.unbind(0) if membrane is not None else [None] * cur.shape[0]
-    for i, s, h in zip(cur.unbind(0), spikes.unbind(0), rows):
-        v.add_(i)                                             # H[t] = V[t-1] + I[t]
-        if h is not None:
-            h.copy_(v)
-        torch.gt(v, threshold, out=s)                         # s[t] = 1[H > V_th]
-        v.sub_(s, alpha=threshold)                            # R = H - V_th s
-        if leak != 1.0:
-            v.mul_(leak)                                      # V[t] = lam R
-
-
-@functools.lru_cache(maxsize=64)
-def _next_float_up(x: float) -> float:
-    """The smallest float32 above ``x``."""
-    return float(torch.nextafter(torch.tensor(x, dtype=torch.float32), torch.tensor(math.inf)))
-
-
-def _scan_backward(grad, grad_h, fired, membrane, ng, leak, threshold, reset, rule, carry):
-    r"""The backward recursion on one block: fills ``grad_h`` = :math:`\partial L/\partial H` ``[T, n]``.
-
-    :math:`\partial L/\partial H[t] = a[t] + c_{leak}\,\partial R[t]/\partial H[t]\;\partial L/\partial H[t+1]`,
-    with :math:`a[t] = \partial L/\partial s[t]\; NG\; \partial s[t]/\partial H[t]`.
-    """
-    steps = fired.shape[0]
-    spikes = fired.float()                                    # s [T, n], 0.0 or 1.0
-    scale = _simple_rule_scale(rule, threshold)
-    outs, fires = grad_h.unbind(0), spikes.unbind(0)
-    if scale is not None:
-        # ds/dH = c s, so a[t] = s[t] b[t] with b = dL/ds NG c: b for all steps in one kernel
-        torch.mul(grad, scale if ng is None else ng * scale, out=grad_h)
-        outs[-1].mul_(fires[-1])
-        for t in range(steps - 2, -1, -1):
-            s, out, later = fires[t], outs[t], outs[t + 1]
-            if carry != 1.0:
-                later = later * carry
-            if reset == "zero":                               # dR/dH = 1 - s: one of the two terms is zero
-                torch.lerp(later, out, s, out=out)            # s ? b[t] : carry dL/dH[t+1]  (exact select)
-            else:                                             # dR/dH = 1
-                torch.addcmul(later, out, s, out=out)         # s b[t] + carry dL/dH[t+1]
-        return
-    grads = grad.unbind(0)
-    for t in range(steps - 1, -1, -1):
-        s, out = fires[t], outs[t]
-        later = None if t == steps - 1 else outs[t + 1]
-        if later is not None and carry != 1.0:
-            later = later * carry
-        mem = None if membrane is None else membrane[t]
-        torch.mul(grads[t], rule.grad(mem, s, threshold), out=out)
-        if ng is not None:
-            out.mul_(ng)
-        if later is None:
-            continue
-        if reset == "zero":                                   # a + (1 - s) later, as a select on s
-            torch.lerp(out + later, out, s, out=out)
-        else:
-            out.add_(later)
-
-
-class _LIFScan(torch.autograd.Function):
-    """The whole time loop as one autograd node: no per-step graph.
-
-    Tensors are viewed as ``[T, N]`` (N neurons, in memory order) and scanned block by block
-    (:data:`CPU_BLOCK`). Saved for the backward pass: the spikes as booleans (1 byte, not 4: the
-    float output is often dropped-out before the next layer saves it, so it need not stay alive),
-    the leak-correction factor ``NG`` ``[N]`` and, for surrogates that need it, the membrane ``H``.
-    """
-
-    @staticmethod
-    def forward(ctx, current, leak, threshold, reset, rule, detach_leak, leak_correction, keep_membrane,
-                save_membrane, needs_grad):
-        steps, order = current.shape[0], _memory_order(current)
-        laid = current.permute(order)                         # the scan runs in memory order
-        cur = laid.reshape(steps, -1)
-        spikes = torch.empty_like(cur)
-        membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
-        factor = torch.empty(cur.shape[1], device=cur.device) if (leak_correction and needs_grad) else None
-        fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
-
-        blocks = _blocks(cur.shape[1], cur.device)
-        scratch = None                                        # a float32 buffer for -H when spikes are not float32
-        if reset == "zero" and spikes.dtype != torch.float32 and blocks:
-            scratch = torch.empty(steps, blocks[0].stop, device=cur.device)   # reused by every block
-        for b in blocks:
-            _scan_forward(cur[:, b], spikes[:, b], None if membrane is None else membrane[:, b],
-                          None if fired is None else fired[:, b], None if factor is None else factor[b],
-                          leak, threshold, reset, scratch)
-        ctx.params = (leak, threshold, reset, rule, detach_leak, laid.shape, order)
-        ctx.save_for_backward(fired, membrane if rule.needs_membrane else None, factor)
-        spikes = _unlay(spikes, laid.shape, order)
-        if membrane is None:
-            return spikes, None
-        ctx.mark_non_differentiable(membrane)
-        return spikes, (_unlay(membrane, laid.shape, order) if keep_membrane else None)
-
-    @staticmethod
-    def backward(ctx, grad_spikes, _grad_membrane):
-        leak, threshold, reset, rule, detach_leak, shape, order = ctx.params
-        fired, membrane, factor = ctx.saved_tensors
-        steps = fired.shape[0]
-        grad = grad_spikes.permute(order).reshape(steps, -1)
-        grad_h = torch.empty_like(fired, dtype=torch.float32)
-        carry = 1.0 if detach_leak else leak                  # dV[t]/dR[t]
-
-        for b in _blocks(fired.shape[1], fired.device):
-            _scan_backward(grad[:, b], grad_h[:, b], fired[:, b], None if membrane is None else membrane[:, b],
-                           None if factor is None else factor[b], leak, threshold, reset, rule, carry)
-        return (_unlay(grad_h, shape, order).to(grad_spikes.dtype),) + (None,) * 9
-
-
-def lif_fused(current: torch.Tensor, leak: float, threshold: float, reset: str,
-              rule: _surrogate.Surrogate, detach_leak: bool, leak_correction: bool,
-              keep_membrane: bool = False):
-    """The fused scan. Returns ``(spikes, membrane or None)``; same numbers as :func:`lif_reference`."""
-    needs_grad = torch.is_grad_enabled() and current.requires_grad
-    save_membrane = rule.needs_membrane and needs_grad
-    return _LIFScan.apply(current, leak, threshold, reset, rule, detach_leak, leak_correction,
-                          keep_membrane, save_membrane, needs_grad)
+    def set(self, value):
+        self.settings = self.settings.replace(**{name: value})
+    return property(get, set, doc=f"``settings.{name}`` (assigning it replaces ``settings``)")
 
 
 class LIF(nn.Module):
     r"""A layer of leaky integrate-and-fire neurons: currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``.
+
+    .. math::  H[t] = V[t-1] + I[t], \quad s[t] = 1[H[t] > V_{th}], \quad
+               V[t] = \lambda\,H[t]\,(1 - s[t]) \;\; (\text{or } \lambda (H[t] - V_{th} s[t]))
+
+    from :math:`V[0] = 0` at every call: one call is one window of T steps. Spikes come back in the
+    current's dtype and memory layout.
 
     Args:
         leak: :math:`\lambda \in (0, 1]`, the factor the membrane keeps per step (0.99: :math:`\tau \approx 100` steps).
@@ -312,19 +170,33 @@ class LIF(nn.Module):
         detach_leak: treat the leak as identity in the backward pass. Default: True for the
             ``"paper"`` surrogate (as in the authors' scripts), False for the others.
         backend: ``"fused"`` (one autograd node for all T steps) or ``"reference"`` (per-step autograd).
+
+    All but ``record`` and ``backend`` live in ``.settings`` (a :class:`LIFSettings`); ``.leak``,
+    ``.threshold``, ... read and replace its fields.
+
+    Example::
+
+        >>> neuron = LIF(leak=0.99, threshold=1.0)
+        >>> spikes = neuron(torch.full((12, 1, 3), 0.3))        # [T=12, B=1, 3 neurons]
+        >>> spikes[:, 0, 0].nonzero().flatten().tolist()   # 0-based: H = 0.3, 0.597, 0.891, 1.182 fires at step 4
+        [3, 7, 11]
     """
+
+    leak = _setting("leak")
+    threshold = _setting("threshold")
+    reset = _setting("reset")
+    surrogate = _setting("surrogate")
+    detach_leak = _setting("detach_leak")
+    leak_correction = _setting("leak_correction")
 
     def __init__(self, leak: float = 0.99, threshold: float = 1.0, reset: str = "zero",
                  surrogate: str | _surrogate.Surrogate = "paper", leak_correction: bool = True,
                  record: bool = False, *, detach_leak: bool | None = None, backend: str = "fused"):
         super().__init__()
-        self.leak = _checks.leak("leak", leak)
-        self.threshold = _checks.positive("threshold", threshold)
-        self.reset = _checks.choice("reset", reset, RESETS)
-        self.surrogate = _surrogate.get(surrogate)
-        self.leak_correction = bool(leak_correction)
+        rule = _surrogate.get(surrogate)
+        detach_leak = isinstance(rule, _surrogate.Paper) if detach_leak is None else detach_leak
+        self.settings = LIFSettings(leak, threshold, reset, rule, detach_leak, leak_correction)
         self.record = bool(record)
-        self.detach_leak = isinstance(self.surrogate, _surrogate.Paper) if detach_leak is None else bool(detach_leak)
         self.backend = _checks.choice("backend", backend, BACKENDS)
         self.membrane: torch.Tensor | None = None
         self.spikes: torch.Tensor | None = None
@@ -334,26 +206,22 @@ class LIF(nn.Module):
             raise TypeError(f"current must be a torch.Tensor [T, B, ...], got {type(current).__name__}")
         if current.dim() < 2:
             raise ValueError(f"current must have shape [T, B, ...] (at least 2 dimensions), got {tuple(current.shape)}")
-        args = (self.leak, self.threshold, self.reset, self.surrogate, self.detach_leak, self.leak_correction)
         if self.backend == "fused":
-            spikes, membrane = lif_fused(current, *args, keep_membrane=self.record)
+            spikes, membrane = lif_fused(current, self.settings, keep_membrane=self.record)
         else:
-            spikes, membrane = lif_reference(current, *args)
+            spikes, membrane = lif_reference(current, self.settings)
         if self.record:
             self.membrane, self.spikes = membrane.detach(), spikes.detach()
         return spikes
 
     @torch.no_grad()
     def step(self, v: torch.Tensor, current: torch.Tensor):
-        r"""One time step without gradients, for teaching and for naive loops.
+        r"""One time step without gradients (:func:`lif_step`), for teaching and for naive loops.
 
         Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes, and the
-        membrane after integration :math:`H = V + I`.
+        membrane after integration :math:`H = V + I`; all of ``current``'s shape.
         """
-        h = v + current
-        s = (h > self.threshold).to(h.dtype)
-        r = h * (1 - s) if self.reset == "zero" else h - self.threshold * s
-        return self.leak * r, s, h
+        return lif_step(v, current, self.settings)
 
     def extra_repr(self) -> str:
         return (f"leak={self.leak}, threshold={self.threshold}, reset={self.reset!r}, "
@@ -363,7 +231,13 @@ class LIF(nn.Module):
 class IF(LIF):
     r"""Non-leaky integrate-and-fire neurons (:math:`\lambda = 1`), the paper's neuron after
     2x2 average pooling: threshold 0.75, hard reset, gradient straight through at the neurons
-    that fired (:math:`\partial s/\partial H = s`), no leak correction."""
+    that fired (:math:`\partial s/\partial H = s`), no leak correction.
+
+    .. math::  H[t] = V[t-1] + I[t], \quad s[t] = 1[H[t] > V_{th}], \quad V[t] = H[t]\,(1 - s[t])
+
+    Currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``. Example: ``IF()(torch.full((4, 1, 1), 0.4))``
+    fires at steps 2 and 4 (``H = 0.4, 0.8``: spike, ``0.4, 0.8``: spike).
+    """
 
     def __init__(self, threshold: float = 0.75, reset: str = "zero",
                  surrogate: str | _surrogate.Surrogate = "straight_through",

@@ -12,7 +12,10 @@ the forward pass and changes only the backward pass. Choose one by name::
     snnbp.surrogate.get("fast_sigmoid")   # Zenke & Ganguli 2018 (SuperSpike)
     snnbp.surrogate.FastSigmoid(slope=10) # or an instance with other parameters
 
-``u = V - V_th`` below is the distance to threshold.
+``u = V - V_th`` below is the distance to threshold. The paper's rule has a second part, the
+leak correction :math:`NG` of a LIF layer's spike output (:func:`leak_correction_factor`).
+
+Taught in chapter 04 (``book/04_derivative``); chapter 11 maps these onto snnTorch's surrogates.
 """
 from __future__ import annotations
 
@@ -23,21 +26,42 @@ import torch
 from . import _checks
 
 __all__ = ["Surrogate", "Paper", "StraightThrough", "FastSigmoid", "ATan", "Sigmoid",
-           "NAMES", "get", "spike"]
+           "NAMES", "get", "spike", "leak_correction_factor"]
 
 
 class Surrogate:
     """A spike function's backward rule: :meth:`grad` returns :math:`\\partial s / \\partial V`.
 
     ``needs_membrane`` is False when the rule depends on the spikes alone, so the fused neuron
-    can save only the (boolean) spikes for the backward pass.
+    can save only the (boolean) spikes for the backward pass. A subclass gives :meth:`grad`, and
+    :meth:`spike_scale` when its rule is a constant times the spikes.
+
+    Example: a rectangular window of half-width ``w`` around the threshold::
+
+        class Box(Surrogate):
+            name = "box"
+            def __init__(self, width=0.5):
+                self.width = width
+            def grad(self, membrane, spikes, threshold):
+                return ((membrane - threshold).abs() < self.width).to(membrane.dtype) / (2 * self.width)
+
+        snnbp.LIF(surrogate=Box())
     """
 
     name: str = "surrogate"
     needs_membrane: bool = True
 
     def grad(self, membrane: torch.Tensor | None, spikes: torch.Tensor, threshold: float) -> torch.Tensor:
+        """:math:`\\partial s/\\partial V` at the ``membrane`` :math:`V` (shape of ``spikes``)."""
         raise NotImplementedError
+
+    def spike_scale(self, threshold: float) -> float | None:
+        r"""``c`` when the rule is :math:`\partial s/\partial V = c\,s` (a constant times the spikes), else None.
+
+        The fused neuron's backward pass then needs only the spikes, and the snnTorch twin a step
+        function with a constant gradient where the neuron fired.
+        """
+        return None
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in vars(self).items())
@@ -63,6 +87,9 @@ class Paper(Surrogate):
     def grad(self, membrane, spikes, threshold):
         return spikes / threshold
 
+    def spike_scale(self, threshold):
+        return 1.0 / threshold
+
 
 class StraightThrough(Surrogate):
     r"""Straight-through at the neurons that fired, unscaled: :math:`\partial s/\partial V = s`.
@@ -75,6 +102,9 @@ class StraightThrough(Surrogate):
 
     def grad(self, membrane, spikes, threshold):
         return spikes
+
+    def spike_scale(self, threshold):
+        return 1.0
 
 
 class FastSigmoid(Surrogate):
@@ -146,5 +176,34 @@ class _Spike(torch.autograd.Function):
 
 
 def spike(membrane: torch.Tensor, threshold: float = 1.0, surrogate: str | Surrogate = "paper") -> torch.Tensor:
-    r"""One spike decision :math:`s = 1[V > V_{th}]` whose backward is the chosen surrogate."""
+    r"""One spike decision :math:`s = 1[V > V_{th}]` whose backward is the chosen surrogate.
+
+    ``membrane``: any shape; returns spikes of that shape and dtype. Example::
+
+        >>> v = torch.tensor([0.5, 1.0, 1.5], requires_grad=True)
+        >>> s = spike(v, 1.0, "paper"); s.sum().backward()
+        >>> s.tolist(), v.grad.tolist()          # strict threshold; gradient s / V_th
+        ([0.0, 0.0, 1.0], [0.0, 0.0, 1.0])
+    """
     return _Spike.apply(membrane, float(threshold), get(surrogate))
+
+
+def leak_correction_factor(spikes: torch.Tensor, leak: float) -> torch.Tensor:
+    r"""The paper's per-neuron leak correction :math:`NG` from a spike train ``[T, ...]``.
+
+    .. math::  NG = 1[LF > 10^{-3}] + \ln(\lambda)\,LF/\gamma, \quad
+               LF = \sum_{t=1}^{T} \lambda^{T-t} s[t], \quad \gamma = \sum_t s[t]
+               \;(1 \text{ where } < 10^{-3})
+
+    A LIF layer with ``leak_correction=True`` multiplies the gradient reaching its spike output
+    by :math:`NG` at every step. With :math:`\lambda = 0.99` a neuron that fired has
+    :math:`NG \in [1 + \ln 0.99, 1] \approx [0.98995, 1]`; a silent one has :math:`NG = 0`.
+    Returns a tensor of shape ``[...]``.
+    """
+    steps = spikes.shape[0]
+    spikes = spikes.float()
+    powers = leak ** torch.arange(steps - 1, -1, -1, dtype=torch.float32, device=spikes.device)
+    lf = torch.tensordot(powers, spikes, dims=1)
+    gamma = spikes.sum(0)                                     # spikes are 0 or 1
+    gamma = torch.where(gamma < 1e-3, torch.ones_like(gamma), gamma)
+    return (lf > 1e-3).float() + math.log(leak) * lf / gamma

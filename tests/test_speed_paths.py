@@ -1,6 +1,6 @@
 """The fast paths of the fused neuron scan give the reference path's spikes and gradients.
 
-The fused scan (snnbp.neurons._LIFScan) runs the time loop block by block over the neurons and
+The fused scan (snnbp.kernels._LIFScan) runs the time loop block by block over the neurons and
 has special backward paths for the spike-only surrogates (paper, straight-through). Every path is
 checked against the per-step autograd reference, with blocks smaller than the layer so that the
 block loop and a ragged last block are exercised.
@@ -10,7 +10,7 @@ import itertools
 import pytest
 import torch
 
-from snnbp import neurons
+from snnbp import kernels
 from snnbp.neurons import LIF
 from snnbp.surrogate import NAMES
 
@@ -18,7 +18,7 @@ from snnbp.surrogate import NAMES
 @pytest.fixture(params=[None, 7, 64], ids=["one-block", "block7", "block64"])
 def block(request, monkeypatch):
     if request.param is not None:
-        monkeypatch.setattr(neurons, "CPU_BLOCK", request.param)
+        monkeypatch.setattr(kernels, "CPU_BLOCK", request.param)
     return request.param
 
 
@@ -64,8 +64,8 @@ def test_if_neuron_and_broadcast_gradient(block, surrogate):
 
 @pytest.mark.parametrize("width,size", [(1, 4), (10, 4), (12, 4), (5, 100)])
 def test_blocks_cover_every_neuron_once(monkeypatch, width, size):
-    monkeypatch.setattr(neurons, "CPU_BLOCK", size)
-    blocks = neurons._blocks(width, torch.device("cpu"))
+    monkeypatch.setattr(kernels, "CPU_BLOCK", size)
+    blocks = kernels._blocks(width, torch.device("cpu"))
     assert all(b.stop - b.start <= size for b in blocks)
     covered = torch.zeros(width, dtype=torch.int)
     for b in blocks:

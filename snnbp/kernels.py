@@ -1,0 +1,234 @@
+r"""The fused LIF scan: the whole time loop in one autograd node, with its backward written by hand.
+
+:func:`snnbp.neurons.lif_reference` states the neuron (one :func:`~snnbp.neurons.lif_step` per
+time step, differentiated by autograd); this module computes the same numbers faster, and
+``tests/test_speed_paths.py`` checks every path of it against the reference. Nothing here is a
+new equation: the forward pass is charge, fire, reset, leak, and the backward pass is
+
+.. math::
+
+    \frac{\partial L}{\partial H[t]} = a[t] + c\,\frac{\partial R[t]}{\partial H[t]}\,
+    \frac{\partial L}{\partial H[t+1]}, \qquad
+    a[t] = \frac{\partial L}{\partial s[t]}\; NG\; \frac{\partial s[t]}{\partial H[t]},
+
+with :math:`c = 1` for a detached leak (the paper's), else :math:`\lambda`, and
+:math:`\partial R/\partial H = 1 - s` (reset to zero; the reset's spike is detached) or 1 (subtract).
+
+Speed, and why (measurements in ``benchmarks/README.md``):
+
+* the scan runs the whole time loop on one block of :data:`CPU_BLOCK` neurons before the next, so
+  the block's membrane stays in cache;
+* it reads its input in memory order (:func:`_memory_order`), so a channels-last convolution's
+  output is scanned without a copy and the spikes keep that layout;
+* it saves only the spikes as booleans for the backward pass (and the membrane for surrogates that
+  need it), and the paper's zero reset takes three kernels a step;
+* ``torch.compile`` does not trace into it (:func:`lif_scan` is ``torch.compiler.disable``-d): a
+  compiled network runs the scan eagerly between its compiled graphs. Traced, its per-step loop and
+  per-layer constants made dynamo recompile the scan's helpers for every layer, and keep
+  recompiling in the first training steps.
+
+Taught in chapter 10 (``book/10_cost``).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from .surrogate import leak_correction_factor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .neurons import LIFSettings
+
+__all__ = ["lif_scan", "CPU_BLOCK"]
+
+#: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
+#: before the next, so the block's membrane stays in cache. 2**15 is PyTorch's parallel grain
+#: size: each small kernel then runs on one thread without an OpenMP barrier, which measured
+#: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). (Sharing the
+#: blocks out over Python threads measured no faster: the GIL.) GPUs: one block.
+CPU_BLOCK = 1 << 15
+
+
+def _blocks(width: int, device: torch.device) -> list[slice]:
+    """Split ``width`` neurons into the blocks the scan runs one after another."""
+    size = CPU_BLOCK if device.type == "cpu" else max(width, 1)
+    return [slice(start, min(start + size, width)) for start in range(0, width, size)]
+
+
+def _memory_order(x: torch.Tensor) -> tuple[int, ...]:
+    """The order of ``x``'s dimensions in memory, outermost first, time (dimension 0) kept first.
+
+    A channels-last convolution hands the scan ``[T, B, C, H, W]`` stored as ``[T, B, H, W, C]``;
+    scanning it in that order reads and writes memory as it lies, instead of copying it to the
+    default layout and back. For a default (contiguous) tensor this is ``(0, 1, ..., n-1)``.
+    """
+    rest = sorted(range(1, x.dim()), key=lambda d: (-x.stride(d), d))
+    order = (0, *rest)
+    return order if x.permute(order).is_contiguous() else tuple(range(x.dim()))
+
+
+def _unlay(flat: torch.Tensor, shape: torch.Size, order: tuple[int, ...]) -> torch.Tensor:
+    """A ``[T, N]`` scan result back to the caller's dimensions: undo ``x.permute(order).reshape(T, -1)``."""
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return flat.view(shape).permute(inverse)
+
+
+@functools.lru_cache(maxsize=64)
+def _next_float_up(x: float) -> float:
+    """The smallest float32 above ``x``."""
+    return float(torch.nextafter(torch.tensor(x, dtype=torch.float32), torch.tensor(math.inf)))
+
+
+# -- forward -------------------------------------------------------------------------------------
+
+def _forward_block(cur, spikes, membrane, fired, factor, p: LIFSettings, scratch):
+    """The forward time loop on one block of neurons: ``cur``, ``spikes``, ... are ``[T, n]`` views."""
+    if p.reset == "zero":
+        _forward_zero(cur, spikes, membrane, p.leak, p.threshold, scratch)
+    else:
+        _forward_subtract(cur, spikes, membrane, p.leak, p.threshold)
+    if factor is not None:
+        factor.copy_(leak_correction_factor(spikes, p.leak))
+    if fired is not None:
+        fired.copy_(spikes)
+
+
+def _forward_zero(cur, spikes, membrane, leak, threshold, scratch):
+    r"""Reset to zero in three kernels a step, on the negated membrane :math:`u = -V`.
+
+    :math:`-H[t] = u - I[t]`; :math:`-R[t] = -H[t]` where :math:`H[t] \le V_{th}`, else 0 (one
+    ``threshold`` kernel); :math:`u \leftarrow \lambda(-R[t])`. Negation is exact in floating point,
+    so these are the same numbers as the four-kernel loop; the spikes
+    :math:`s[t] = 1[-H[t] < -V_{th}]` come afterwards in one kernel over all steps.
+    """
+    steps, width = cur.shape
+    # -H[t] of every step, written where the spikes go (float32) and compared there in place
+    negative_h = spikes if scratch is None else scratch[:steps, :width]
+    u = torch.zeros_like(cur[0], dtype=torch.float32)
+    above = -_next_float_up(threshold)                        # -H > above  <=>  H <= V_th
+    for i, nh in zip(cur.unbind(0), negative_h.unbind(0)):
+        torch.sub(u, i, out=nh)                               # -H[t] = -V[t-1] - I[t]
+        torch.threshold(nh, above, 0.0, out=u)                # -R[t] = -H (1 - s[t])
+        if leak != 1.0:
+            u.mul_(leak)                                      # -V[t] = lam (-R[t])
+    if membrane is not None:
+        torch.neg(negative_h, out=membrane)
+    torch.lt(negative_h, -threshold, out=spikes)              # s[t] = 1[H > V_th]
+
+
+def _forward_subtract(cur, spikes, membrane, leak, threshold):
+    """Reset by subtraction: integrate, fire, reset, leak, one kernel each per step."""
+    v = torch.zeros_like(cur[0], dtype=torch.float32)
+    rows = membrane.unbind(0) if membrane is not None else [None] * cur.shape[0]
+    for i, s, h in zip(cur.unbind(0), spikes.unbind(0), rows):
+        v.add_(i)                                             # H[t] = V[t-1] + I[t]
+        if h is not None:
+            h.copy_(v)
+        torch.gt(v, threshold, out=s)                         # s[t] = 1[H > V_th]
+        v.sub_(s, alpha=threshold)                            # R = H - V_th s
+        if leak != 1.0:
+            v.mul_(leak)                                      # V[t] = lam R
+
+
+# -- backward ------------------------------------------------------------------------------------
+
+def _backward_block(grad, grad_h, fired, membrane, ng, p: LIFSettings):
+    r"""The backward recursion on one block: fills ``grad_h`` = :math:`\partial L/\partial H` ``[T, n]``."""
+    steps = fired.shape[0]
+    spikes = fired.float()                                    # s [T, n], 0.0 or 1.0
+    carry = 1.0 if p.detach_leak else p.leak                  # dV[t]/dR[t] in the backward pass
+    scale = p.surrogate.spike_scale(p.threshold)
+    outs, fires = grad_h.unbind(0), spikes.unbind(0)
+    if scale is not None:
+        # ds/dH = c s, so a[t] = s[t] b[t] with b = dL/ds NG c: b for all steps in one kernel
+        torch.mul(grad, scale if ng is None else ng * scale, out=grad_h)
+        outs[-1].mul_(fires[-1])
+        for t in range(steps - 2, -1, -1):
+            s, out, later = fires[t], outs[t], outs[t + 1]
+            if carry != 1.0:
+                later = later * carry
+            if p.reset == "zero":                             # dR/dH = 1 - s: one of the two terms is zero
+                torch.lerp(later, out, s, out=out)            # s ? b[t] : carry dL/dH[t+1]  (exact select)
+            else:                                             # dR/dH = 1
+                torch.addcmul(later, out, s, out=out)         # s b[t] + carry dL/dH[t+1]
+        return
+    grads = grad.unbind(0)
+    for t in range(steps - 1, -1, -1):
+        s, out = fires[t], outs[t]
+        later = None if t == steps - 1 else outs[t + 1]
+        if later is not None and carry != 1.0:
+            later = later * carry
+        mem = None if membrane is None else membrane[t]
+        torch.mul(grads[t], p.surrogate.grad(mem, s, p.threshold), out=out)
+        if ng is not None:
+            out.mul_(ng)
+        if later is None:
+            continue
+        if p.reset == "zero":                                 # a + (1 - s) later, as a select on s
+            torch.lerp(out + later, out, s, out=out)
+        else:
+            out.add_(later)
+
+
+def _part(x: torch.Tensor | None, block: slice) -> torch.Tensor | None:
+    """Block ``block`` of a ``[T, N]`` (or ``[N]``) buffer, or None."""
+    if x is None:
+        return None
+    return x[..., block]
+
+
+class _LIFScan(torch.autograd.Function):
+    """The whole time loop as one autograd node: no per-step graph.
+
+    Tensors are viewed as ``[T, N]`` (N neurons, in memory order) and scanned block by block
+    (:data:`CPU_BLOCK`). Saved for the backward pass: the spikes as booleans (1 byte, not 4: the
+    float output is often dropped-out before the next layer saves it, so it need not stay alive),
+    the leak-correction factor ``NG`` ``[N]`` and, for surrogates that need it, the membrane ``H``.
+    """
+
+    @staticmethod
+    def forward(ctx, current, p, keep_membrane, needs_grad):
+        save_membrane = p.surrogate.needs_membrane and needs_grad
+        steps, order = current.shape[0], _memory_order(current)
+        laid = current.permute(order)                         # the scan runs in memory order
+        cur = laid.reshape(steps, -1)
+        spikes = torch.empty_like(cur)
+        membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
+        factor = torch.empty(cur.shape[1], device=cur.device) if (p.leak_correction and needs_grad) else None
+        fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
+
+        blocks = _blocks(cur.shape[1], cur.device)
+        scratch = None                                        # a float32 buffer for -H when spikes are not float32
+        if p.reset == "zero" and spikes.dtype != torch.float32 and blocks:
+            scratch = torch.empty(steps, blocks[0].stop, device=cur.device)   # reused by every block
+        for b in blocks:
+            _forward_block(cur[:, b], spikes[:, b], _part(membrane, b), _part(fired, b), _part(factor, b), p, scratch)
+        ctx.p, ctx.layout = p, (laid.shape, order)
+        ctx.save_for_backward(fired, membrane if save_membrane else None, factor)
+        spikes = _unlay(spikes, laid.shape, order)
+        if membrane is None:
+            return spikes, None
+        ctx.mark_non_differentiable(membrane)
+        return spikes, (_unlay(membrane, laid.shape, order) if keep_membrane else None)
+
+    @staticmethod
+    def backward(ctx, grad_spikes, _grad_membrane):
+        (shape, order), p = ctx.layout, ctx.p
+        fired, membrane, factor = ctx.saved_tensors
+        grad = grad_spikes.permute(order).reshape(fired.shape[0], -1)
+        grad_h = torch.empty_like(fired, dtype=torch.float32)
+        for b in _blocks(fired.shape[1], fired.device):
+            _backward_block(grad[:, b], grad_h[:, b], fired[:, b], _part(membrane, b), _part(factor, b), p)
+        return _unlay(grad_h, shape, order).to(grad_spikes.dtype), None, None, None
+
+
+@torch.compiler.disable
+def lif_scan(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool = False):
+    """Spikes ``[T, ...]`` (and the membrane :math:`H` ``[T, ...]`` if ``keep_membrane``, else None)
+    of LIF neurons with ``settings`` driven by ``current`` ``[T, ...]``: the numbers of
+    :func:`snnbp.neurons.lif_reference`, computed by the fused scan."""
+    needs_grad = torch.is_grad_enabled() and current.requires_grad
+    return _LIFScan.apply(current, settings, keep_membrane, needs_grad)
