@@ -14,7 +14,10 @@ updates :math:`m[t] = \beta\,(1 - r[t-1])\,m[t-1] + I[t]` with the detached rese
 :math:`r[t-1] = 1[m[t-1] > V_{th}]` and fires :math:`s[t] = 1[m[t] > V_{th}]`; with
 :math:`\beta = \lambda` its ``mem`` is snnbp's :math:`H[t] = V[t-1] + I[t]` and its spikes are
 snnbp's. The pooling IF neuron is ``Leaky(beta=1.0, threshold=0.75)``. The output integrator
-:math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])` has no snnTorch neuron and is written out.
+:math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])` has no snnTorch neuron: the twin collects the
+currents :math:`W s[t]` of every step and reads them out with the network's own
+:class:`~snnbp.layers.OutputIntegrator` (the same equation, and for the paper preset the same
+identity leak in the backward pass).
 With ``reset="subtract"`` the two differ when :math:`\lambda < 1`: snnTorch subtracts
 :math:`V_{th}` *after* the leak (:math:`m = \beta m + I - V_{th} r`), snnbp before it
 (:math:`V = \lambda (H - V_{th} s)`).
@@ -27,15 +30,18 @@ Surrogates (the backward pass). snnTorch calls ``spike_grad`` on :math:`u = m - 
   the neuron fired, so it is not used;
 * ``"fast_sigmoid"``, ``"atan"``: snnTorch's built-ins with the same parameters (the same
   formulas as :mod:`snnbp.surrogate`);
-* ``"sigmoid"``: :class:`SigmoidSpike`, because snnTorch 1.0's built-in ``sigmoid`` computes
+* ``"sigmoid"`` (and any other :class:`~snnbp.surrogate.Surrogate`): :class:`SurrogateSpike`,
+  which calls snnbp's own ``grad``; snnTorch 1.0's built-in ``sigmoid`` computes
   :math:`k e^{-ku}/(e^{-ku}+1)^2`, which is NaN in float32 once :math:`e^{-ku}` overflows
   (:math:`u < -3.5` at slope 25).
 
 What the twin does not have: the paper's leak correction :math:`NG` (a factor in
 :math:`[0.99, 1]` for :math:`\lambda = 0.99`, computed from the whole spike train) and the
-detached leak of the ``"paper"`` surrogate (snnTorch's membrane carries :math:`\beta` in the
-backward pass). So the forward passes agree exactly, and the gradients agree exactly for
-snnbp networks built with ``leak_correction=False`` and a surrogate other than ``"paper"``.
+detached leak of the ``"paper"`` surrogate in the hidden layers (snnTorch's membrane carries
+:math:`\beta` in the backward pass). So the forward passes agree exactly, and the gradients agree
+exactly for snnbp networks built with ``leak_correction=False`` and a surrogate other than ``"paper"``.
+
+Taught in chapter 11 (``book/11_snntorch``).
 """
 from __future__ import annotations
 
@@ -48,7 +54,7 @@ from . import surrogate as _surrogate
 from .layers import Flatten, OutputIntegrator, Residual, TimeBatched, TimeFixedDropout
 from .neurons import LIF
 
-__all__ = ["StepSpike", "SigmoidSpike", "spike_grad_for", "leaky_run", "to_snntorch", "SnnTorchTwin", "Comparison",
+__all__ = ["StepSpike", "SurrogateSpike", "spike_grad_for", "leaky_run", "to_snntorch", "SnnTorchTwin", "Comparison",
            "compare"]
 
 
@@ -77,38 +83,38 @@ class StepSpike(torch.autograd.Function):
         return grad * spikes * ctx.scale, None
 
 
-class SigmoidSpike(torch.autograd.Function):
-    r"""Heaviside with derivative :math:`k\,\sigma(ku)(1 - \sigma(ku))`, computed without overflow."""
+class SurrogateSpike(torch.autograd.Function):
+    r"""Heaviside :math:`s = 1[u > 0]` whose derivative is an snnbp surrogate's ``grad`` at
+    :math:`V = u + V_{th}` (e.g. the sigmoid, computed without overflow)."""
 
     @staticmethod
-    def forward(ctx, u: torch.Tensor, slope: float) -> torch.Tensor:
-        ctx.save_for_backward(u)
-        ctx.slope = slope
-        return (u > 0).to(u.dtype)
+    def forward(ctx, u: torch.Tensor, rule: _surrogate.Surrogate, threshold: float) -> torch.Tensor:
+        spikes = (u > 0).to(u.dtype)
+        ctx.save_for_backward(u, spikes)
+        ctx.rule, ctx.threshold = rule, threshold
+        return spikes
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (u,) = ctx.saved_tensors
-        sig = torch.sigmoid(ctx.slope * u)
-        return grad * ctx.slope * sig * (1 - sig), None
+        u, spikes = ctx.saved_tensors
+        return grad * ctx.rule.grad(u + ctx.threshold, spikes, ctx.threshold), None, None
+
+
+#: snnbp surrogates that snnTorch has built in, by name: the same formula with the same parameters.
+_SNNTORCH_BUILTIN = {
+    "fast_sigmoid": lambda sg, rule: sg.fast_sigmoid(slope=rule.slope),
+    "atan": lambda sg, rule: sg.atan(alpha=rule.alpha),
+}
 
 
 def spike_grad_for(rule: _surrogate.Surrogate, threshold: float):
     """The snnTorch ``spike_grad`` (a function of :math:`u = m - V_{th}`) matching snnbp's ``rule``."""
-    surrogate = _snntorch().surrogate
-    if type(rule) is _surrogate.Paper:
-        scale = 1.0 / threshold
+    scale = rule.spike_scale(threshold)
+    if scale is not None:                                    # paper (1/V_th), straight-through (1)
         return lambda u: StepSpike.apply(u, scale)
-    if type(rule) is _surrogate.StraightThrough:
-        return lambda u: StepSpike.apply(u, 1.0)
-    if type(rule) is _surrogate.FastSigmoid:
-        return surrogate.fast_sigmoid(slope=rule.slope)
-    if type(rule) is _surrogate.ATan:
-        return surrogate.atan(alpha=rule.alpha)
-    if type(rule) is _surrogate.Sigmoid:
-        slope = rule.slope
-        return lambda u: SigmoidSpike.apply(u, slope)
-    raise ValueError(f"no snnTorch surrogate for {rule!r}")
+    if rule.name in _SNNTORCH_BUILTIN:
+        return _SNNTORCH_BUILTIN[rule.name](_snntorch().surrogate, rule)
+    return lambda u: SurrogateSpike.apply(u, rule, threshold)
 
 
 def _leaky(neuron: LIF) -> nn.Module:
@@ -200,7 +206,7 @@ class SnnTorchTwin(nn.Module):
             raise ValueError("to_snntorch needs a spiking snnbp Network (spiking=True)")
         self.stages = nn.ModuleList(_convert(m) for m in net.features)
         self.classifier = _stateless(net.classifier)
-        self.leak = net.readout.leak
+        self.readout = net.readout                            # snnbp's OutputIntegrator: no weights
 
     def _initial_state(self) -> dict:
         """Index of each stateful stage -> its initial membrane(s), as snnTorch's ``reset_mem``."""
@@ -216,17 +222,15 @@ class SnnTorchTwin(nn.Module):
         for module in self.modules():
             if isinstance(module, _StepDropout):
                 module.mask = None                              # a new mask per forward pass
-        state = self._initial_state()
-        steps, v_out = spikes.shape[0], 0.0
-        for t in range(steps):
-            x = spikes[t]
+        state, currents = self._initial_state(), []
+        for x in spikes:                                        # t = 1..T
             for i, stage in enumerate(self.stages):
                 if i in state:
                     x, state[i] = stage(x, state[i])
                 else:
                     x = stage(x)
-            v_out = self.leak * (v_out + self.classifier(x))    # V_out[t] = lam (V_out[t-1] + W s[t])
-        return v_out / steps
+            currents.append(self.classifier(x))                 # the output layer's current W s[t]
+        return self.readout(torch.stack(currents))              # V_out(T) / T
 
 
 def to_snntorch(net: nn.Module) -> SnnTorchTwin:

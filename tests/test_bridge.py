@@ -1,4 +1,6 @@
 """snnbp networks and their snnTorch twins (snnbp.bridge) compute the same thing."""
+import importlib.util
+
 import pytest
 import torch
 
@@ -6,7 +8,7 @@ import snnbp
 from snnbp import bridge
 from snnbp.neurons import LIF
 
-snntorch = pytest.importorskip("snntorch")
+needs_snntorch = pytest.mark.skipif(importlib.util.find_spec("snntorch") is None, reason="snnTorch not installed")
 
 
 def _input(net, batch=3, seed=0):
@@ -24,6 +26,7 @@ def _fired(result_net, spikes):
 
 @pytest.mark.parametrize("name,dataset,timesteps", [("lenet", "digits", 20), ("lenet", "mnist", 8),
                                                     ("resnet7", "digits", 20), ("mlp", "digits", 20)])
+@needs_snntorch
 def test_twin_gives_the_same_spikes_and_outputs(name, dataset, timesteps):
     net = snnbp.build(name, dataset, timesteps=timesteps).eval()
     spikes = _input(net)
@@ -34,12 +37,14 @@ def test_twin_gives_the_same_spikes_and_outputs(name, dataset, timesteps):
     assert result.equal
 
 
+@needs_snntorch
 def test_the_comparison_is_not_vacuous():
     net = snnbp.build("lenet", "digits", timesteps=20).eval()
     counts = _fired(net, _input(net))
     assert all(count > 0 for count in counts.values()), counts
 
 
+@needs_snntorch
 @pytest.mark.parametrize("surrogate", ["fast_sigmoid", "atan", "sigmoid"])
 def test_gradients_agree_without_leak_correction(surrogate):
     """With a built-in snnTorch surrogate and no leak correction, the backward passes are the same."""
@@ -49,22 +54,31 @@ def test_gradients_agree_without_leak_correction(surrogate):
     assert result.max_grad_diff <= 1e-5, str(result)
 
 
+@needs_snntorch
 def test_paper_surrogate_gradients_differ_only_slightly():
-    """The twin lacks the leak correction and the detached leak: close, not equal, gradients."""
+    """The twin lacks the hidden layers' leak correction and detached leak: close, not equal, gradients
+    (here about 4 % of the largest gradient; the output layer's identity leak is the same on both sides)."""
     net = snnbp.build("lenet", "digits", timesteps=20).eval()
-    grads = [p.grad for p in net.parameters()]
-    assert all(g is None for g in grads)
-    result = bridge.compare(net, _input(net), gradients=True)
+    spikes = _input(net)
+    grads = torch.autograd.grad(net.readout(net.classifier(net.features(spikes))).pow(2).sum(), list(net.parameters()))
+    largest = max(float(g.abs().max()) for g in grads)
+    result = bridge.compare(net, spikes, gradients=True)
     assert result.mismatched == 0
-    assert 0 < result.max_grad_diff
+    assert 0 < result.max_grad_diff <= 0.1 * largest, (str(result), largest)
+    # with the leak correction and the detached leak turned off the gradients are the same
+    exact = snnbp.build("lenet", "digits", timesteps=20, leak_correction=False, detach_leak=False).eval()
+    exact.load_state_dict(net.state_dict())
+    assert bridge.compare(exact, spikes, gradients=True).max_grad_diff <= 1e-6
 
 
+@needs_snntorch
 def test_dropout_masks_agree_with_the_same_seed():
     net = snnbp.build("resnet7", "digits", timesteps=12, dropout=0.3).train()
     result = bridge.compare(net, _input(net), seed=3)
     assert result.equal, str(result)
 
 
+@needs_snntorch
 def test_twin_shares_the_weights():
     net = snnbp.build("lenet", "digits", timesteps=4)
     twin = bridge.to_snntorch(net)
@@ -72,11 +86,13 @@ def test_twin_shares_the_weights():
     assert {p.data_ptr() for p in twin.parameters()} == ours
 
 
+@needs_snntorch
 def test_ann_twin_is_rejected():
     with pytest.raises(ValueError, match="spiking"):
         bridge.to_snntorch(snnbp.build("lenet", "digits", spiking=False))
 
 
+@needs_snntorch
 @pytest.mark.parametrize("threshold,leak", [(1.0, 0.99), (0.75, 1.0), (0.5, 0.9)])
 def test_single_neuron_zero_reset_is_snntorch_leaky(threshold, leak):
     torch.manual_seed(1)
@@ -89,6 +105,7 @@ def test_single_neuron_zero_reset_is_snntorch_leaky(threshold, leak):
     torch.testing.assert_close(neuron.membrane, membranes, rtol=0, atol=1e-6)
 
 
+@needs_snntorch
 def test_subtract_reset_differs_when_leaky():
     """snnTorch subtracts V_th after the leak, snnbp before it: V = lam (H - V_th s) vs m = lam m + I - V_th r."""
     torch.manual_seed(2)
@@ -105,3 +122,21 @@ def test_step_spike_gradient():
     s.sum().backward()
     assert s.tolist() == [0.0, 0.0, 1.0, 1.0]
     assert u.grad.tolist() == [0.0, 0.0, 0.5, 0.5]
+
+
+def test_surrogate_spike_gradient_is_the_rule():
+    """Any snnbp surrogate without an snnTorch built-in: the twin calls the rule's own grad at V = u + V_th."""
+    u = torch.tensor([-5.0, -0.1, 0.0, 0.3], requires_grad=True)
+    rule = snnbp.surrogate.Sigmoid()
+    s = bridge.SurrogateSpike.apply(u, rule, 0.75)
+    s.sum().backward()
+    assert s.tolist() == [0.0, 0.0, 0.0, 1.0]
+    torch.testing.assert_close(u.grad, rule.grad(u.detach() + 0.75, s.detach(), 0.75))
+    assert torch.isfinite(u.grad).all()
+
+
+def test_spike_grad_for_uses_the_surrogates_own_scale():
+    """Spike-only rules (paper: 1/V_th, straight-through: 1) map to a step with that constant gradient."""
+    u = torch.tensor([-0.5, 0.5], requires_grad=True)
+    bridge.spike_grad_for(snnbp.surrogate.Paper(), 0.8)(u).sum().backward()
+    assert u.grad.tolist() == [0.0, pytest.approx(1 / 0.8)]

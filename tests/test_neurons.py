@@ -1,4 +1,5 @@
 """LIF/IF dynamics against hand-computed traces, snnTorch, and the paper's derivative by hand."""
+import importlib.util
 import math
 
 import pytest
@@ -63,15 +64,41 @@ def test_leak_one_behaves_as_if():
     assert torch.equal(lif(current), IF(threshold=0.75)(current))
 
 
-def test_step_matches_scan():
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_step_matches_scan(reset):
     torch.manual_seed(1)
     current = torch.rand(25, 4) * 0.5
-    neuron = LIF(leak=0.95, threshold=0.8)
-    v, steps = torch.zeros(4), []
+    neuron = LIF(leak=0.95, threshold=0.8, reset=reset, record=True)
+    v, steps, hs = torch.zeros(4), [], []
     for t in range(25):
-        v, s, _ = neuron.step(v, current[t])
+        v, s, h = neuron.step(v, current[t])
         steps.append(s)
-    assert torch.equal(torch.stack(steps), neuron(current))
+        hs.append(h)
+    spikes = neuron(current)
+    assert spikes.sum() > 5
+    assert torch.equal(torch.stack(steps), spikes)
+    torch.testing.assert_close(torch.stack(hs), neuron.membrane, rtol=0, atol=1e-6)
+
+
+def test_step_is_the_four_named_parts():
+    """lif_step = charge, fire, reset, leak; the reference loop is lif_step over time."""
+    from snnbp import neurons
+
+    p = neurons.LIFSettings(leak=0.5, threshold=1.0, reset="subtract")
+    v, s, h = neurons.lif_step(torch.tensor([0.75]), torch.tensor([0.5]), p)
+    assert (h.item(), s.item(), v.item()) == (1.25, 1.0, 0.125)      # H = 1.25, R = 0.25, V = 0.125
+    spikes, membranes = neurons.lif_reference(torch.tensor([[1.5], [0.5]]), p)   # V = 0.5 * (1.5 - 1) after step 1
+    assert spikes.flatten().tolist() == [1.0, 0.0] and membranes.flatten().tolist() == [1.5, 0.75]
+
+
+def test_settings_are_checked_and_shared_by_the_attributes():
+    neuron = LIF(leak=0.9)
+    assert neuron.settings.leak == 0.9 and neuron.settings.detach_leak
+    neuron.threshold = 0.5
+    assert neuron.settings.threshold == 0.5
+    with pytest.raises(ValueError, match="leak"):
+        neuron.leak = 2.0
+    assert neuron.leak == 0.9
 
 
 @pytest.mark.parametrize("backend", ["fused", "reference"])
@@ -85,9 +112,9 @@ def test_backends_record_the_same_membrane(backend):
     assert torch.allclose(other.membrane, ref.membrane) and torch.equal(other.spikes, ref.spikes)
 
 
-# --- snnTorch -----------------------------------------------------------------------------
+# --- snnTorch (only these tests need it) ----------------------------------------------------
 
-snntorch = pytest.importorskip("snntorch")
+needs_snntorch = pytest.mark.skipif(importlib.util.find_spec("snntorch") is None, reason="snnTorch not installed")
 
 
 def snntorch_run(current, beta, threshold, reset):
@@ -96,6 +123,7 @@ def snntorch_run(current, beta, threshold, reset):
     return leaky_run(current, beta, threshold, reset)
 
 
+@needs_snntorch
 def test_same_spikes_as_snntorch_leaky_with_zero_reset():
     """Mapping: snn.Leaky(beta=leak, threshold=V_th, reset_mechanism="zero") == snnbp.LIF(leak, V_th).
 
@@ -111,6 +139,7 @@ def test_same_spikes_as_snntorch_leaky_with_zero_reset():
     assert torch.allclose(ours.membrane, mem, atol=1e-5)
 
 
+@needs_snntorch
 def test_subtract_reset_differs_from_snntorch_only_by_the_leak_of_the_reset():
     """Documented difference: snnTorch subtracts V_th after the leak, snnbp before it:
     snnTorch U[t] = beta U[t-1] + I[t] - V_th s[t-1]; snnbp H[t] = lam (H[t-1] - V_th s[t-1]) + I[t].
