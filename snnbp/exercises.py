@@ -15,6 +15,7 @@ hint and a typical mistake used by the tests); :func:`names` lists them; :func:`
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from . import _checks
+from .checking import Verdict, classify, clone, describe, difference, generator
 from .encoding import poisson_encode
 from .neurons import LIF, leak_correction_factor
 from .surrogate import FastSigmoid
@@ -38,34 +40,35 @@ class Case:
     kwargs: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        parts = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
+        parts = [describe(a) for a in self.args] + [f"{k}={describe(v)}" for k, v in self.kwargs.items()]
         return "(" + ", ".join(parts) + ")"
 
 
-@dataclass
-class Result:
-    """The verdict of :func:`check`: ``passed``, whether the stub was ``attempted``, a ``message``
-    (what happened, on which input) and a ``hint`` (what to look at). Truthy when passed."""
+@dataclass(repr=False)
+class Result(Verdict):
+    """The verdict of :func:`check`: a ``status`` (``passed``, ``wrong``, ``not attempted`` or
+    ``error``), a ``message`` (what happened, on which input) and a ``hint`` (what to look at).
+    ``passed`` and ``attempted`` say the same; truthy when passed."""
 
     name: str
-    passed: bool
-    attempted: bool
+    status: str
     message: str
     hint: str = ""
     cases: int = 0
+
+    @property
+    def attempted(self) -> bool:
+        return self.status != "not attempted"
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
         if self.passed:
-            return f"\u2705 {self.name}: correct on all {self.cases} test cases. Well done!"
+            return f"{self.mark} {self.name}: correct on all {self.cases} test cases. Well done!"
         if not self.attempted:
-            return f"\u270f\ufe0f  {self.name}: not attempted yet. {self.message}"
-        return f"\u274c {self.name}: not yet. {self.message}\n   Hint: {self.hint}"
-
-    def _repr_pretty_(self, printer, cycle) -> None:   # IPython shows the verdict, not the dataclass
-        printer.text(str(self))
+            return f"{self.mark} {self.name}: not attempted yet. {self.message}"
+        return f"{self.mark} {self.name}: not yet. {self.message}\n   Hint: {self.hint}"
 
 
 @dataclass(frozen=True)
@@ -125,78 +128,24 @@ def check(name: str, fn: Callable, *, quiet: bool = False) -> Result:
 def _run(exercise: Exercise, fn: Callable) -> Result:
     cases = list(exercise.cases())
     for case in cases:
-        expected = exercise.reference(*_clone(case.args), **_clone(case.kwargs))
+        expected = exercise.reference(*clone(case.args), **clone(case.kwargs))
         try:
-            got = fn(*_clone(case.args), **_clone(case.kwargs))
-        except NotImplementedError:
-            return Result(exercise.name, False, False, "Replace `raise NotImplementedError` with your code, "
-                          "run the cell, then run this check again.", exercise.hint, len(cases))
+            got = fn(*clone(case.args), **clone(case.kwargs))
         except Exception as error:  # noqa: BLE001 - any error in student code is feedback, not a crash
-            return Result(exercise.name, False, True, f"calling it with {case.describe()} raised "
-                          f"{type(error).__name__}: {error}", exercise.hint, len(cases))
+            status, message = classify(error)
+            if status != "not attempted":
+                message = f"calling it with {case.describe()} raised {message}"
+            return Result(exercise.name, status, message, exercise.hint, len(cases))
         problem = exercise.compare(expected, got)
         if problem is not None:
-            return Result(exercise.name, False, True, f"for the input {case.describe()}: {problem}",
-                          exercise.hint, len(cases))
-    return Result(exercise.name, True, True, "", "", len(cases))
+            return Result(exercise.name, "wrong", f"for the input {case.describe()}: {problem}", exercise.hint, len(cases))
+    return Result(exercise.name, "passed", "", "", len(cases))
 
-
-# -- comparing answers --------------------------------------------------------------------------
 
 def allclose(rtol: float = 1e-5, atol: float = 1e-6) -> Callable[[Any, Any], str | None]:
-    """Compare numbers, tensors, or tuples/lists of them, elementwise within tolerances."""
-
-    def compare(expected, got) -> str | None:
-        if isinstance(expected, (tuple, list)):
-            if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-                return f"expected {len(expected)} values (a tuple), got {_short(got)}"
-            for k, (e, g) in enumerate(zip(expected, got)):
-                problem = compare(e, g)
-                if problem is not None:
-                    return f"value {k + 1} of {len(expected)}: {problem}"
-            return None
-        try:
-            g = torch.as_tensor(got, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            return f"expected a number or tensor, got {type(got).__name__}"
-        e = torch.as_tensor(expected, dtype=torch.float64)
-        if g.shape != e.shape:
-            return f"expected shape {tuple(e.shape)}, got {tuple(g.shape)}"
-        if not torch.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-            k = int((g - e).abs().flatten().argmax())
-            return (f"expected {_short(expected)}, got {_short(got)} "
-                    f"(largest difference at position {k}: {e.flatten()[k].item():.6g} vs {g.flatten()[k].item():.6g})")
-        return None
-
-    return compare
-
-
-def _clone(value):
-    if isinstance(value, torch.Tensor):
-        return value.clone()
-    if isinstance(value, tuple):
-        return tuple(_clone(v) for v in value)
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    return value
-
-
-def _short(value) -> str:
-    if isinstance(value, torch.Tensor):
-        if value.numel() <= 6:
-            return f"tensor({[round(v, 4) for v in value.flatten().tolist()]}, shape={tuple(value.shape)})"
-        return f"tensor of shape {tuple(value.shape)}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_short(v) for v in value) + ")"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return repr(value)
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+    """A ``compare`` for :func:`register`: numbers, tensors, or tuples/lists of them, elementwise within
+    tolerances (:func:`snnbp.checking.difference`)."""
+    return functools.partial(difference, rtol=rtol, atol=atol)
 
 
 # -- Chapter 1: warm-up -------------------------------------------------------------------------
@@ -208,7 +157,7 @@ def _spike_count(spikes: torch.Tensor) -> torch.Tensor:
 
 register(
     "spike_count", reference=_spike_count,
-    cases=lambda: [Case(((torch.rand(20, 5, generator=_gen(s)) < 0.3).float(),)) for s in range(3)],
+    cases=lambda: [Case(((torch.rand(20, 5, generator=generator(s)) < 0.3).float(),)) for s in range(3)],
     hint="time is the first dimension: sum over dim 0, so you keep one number per neuron.",
     mistake=lambda spikes: spikes.sum(1),
     description="count the spikes of each neuron in a spike train [T, N]")
@@ -221,7 +170,7 @@ def _firing_rate(spikes: torch.Tensor) -> torch.Tensor:
 
 register(
     "firing_rate", reference=_firing_rate,
-    cases=lambda: [Case(((torch.rand(t, 4, generator=_gen(t)) < 0.2).float(),)) for t in (10, 25, 100)],
+    cases=lambda: [Case(((torch.rand(t, 4, generator=generator(t)) < 0.2).float(),)) for t in (10, 25, 100)],
     hint="a rate is spikes per time step: divide each neuron's spike count by T = spikes.shape[0].",
     mistake=lambda spikes: spikes.sum(0) / spikes.shape[1],
     description="firing rate of each neuron: spikes per time step")
@@ -237,7 +186,7 @@ def _lif_step(v: torch.Tensor, current: torch.Tensor, leak: float, threshold: fl
 
 
 def _lif_cases():
-    g = _gen(2)
+    g = generator(2)
     cases = [Case((torch.tensor([0.0, 0.5, 0.95, 0.2]), torch.tensor([0.5, 0.6, 0.04, 0.8]), 0.99, 1.0))]
     for leak, threshold in ((0.99, 1.0), (0.9, 0.5), (1.0, 1.5)):
         cases.append(Case((torch.rand(8, generator=g) * threshold, torch.rand(8, generator=g) * threshold,
@@ -304,7 +253,7 @@ def _encode_cases():
 
 
 register(
-    "poisson_encode", reference=lambda x, steps: poisson_encode(x, steps, generator=_gen(0)),
+    "poisson_encode", reference=lambda x, steps: poisson_encode(x, steps, generator=generator(0)),
     cases=_encode_cases, compare=_compare_encoding,
     hint=("draw u = torch.rand(steps, *x.shape); a pixel fires when |x| > u; multiply by torch.sign(x) "
           "so negative pixels give -1 spikes. The result has shape [steps, *x.shape]."),
@@ -330,7 +279,7 @@ register(
 # -- Chapter 4: the derivative problem ----------------------------------------------------------
 
 def _spike_trains():
-    g = _gen(4)
+    g = generator(4)
     trains = (torch.rand(30, 6, generator=g) < torch.linspace(0.0, 0.6, 6)).float()
     trains[:, 0] = 0                      # a silent neuron: NG = 0
     trains[:, 1] = 0
@@ -371,7 +320,7 @@ def _mse_sum(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def _loss_cases():
-    g = _gen(5)
+    g = generator(5)
     return [Case((torch.rand(b, 10, generator=g), torch.randint(0, 10, (b,), generator=g))) for b in (1, 4, 32)]
 
 
@@ -460,7 +409,7 @@ def _first_spike_step(spikes: torch.Tensor) -> torch.Tensor:
 
 
 def _first_spike_cases():
-    g = _gen(6)
+    g = generator(6)
     trains = [(torch.rand(20, 6, generator=g) < rate).float() for rate in (0.05, 0.2)]
     silent = torch.zeros(10, 3)
     silent[0, 1] = 1.0
@@ -485,7 +434,7 @@ def _residual_lif_step(v, conv_current, shortcut_current, leak: float, threshold
 
 
 def _residual_cases():
-    g = _gen(7)
+    g = generator(7)
     cases = [Case((torch.tensor([0.0, 0.5, 0.9]), torch.tensor([0.3, 0.2, 0.0]), torch.tensor([0.0, 1.0, 0.2]),
                    0.99, 1.0))]
     for leak, th in ((0.99, 1.0), (0.9, 0.5)):
@@ -534,7 +483,7 @@ def _linear_synaptic_ops(spikes: torch.Tensor, out_features: int) -> float:
 
 
 def _signed_spikes():
-    g = _gen(9)
+    g = generator(9)
     return [Case(((torch.rand(10, 2, 30, generator=g) < r).float() * torch.sign(torch.rand(10, 2, 30, generator=g) - 0.5),
                   n)) for r, n in ((0.1, 100), (0.3, 10))]
 
@@ -573,9 +522,11 @@ def _time_batched(module, x: torch.Tensor) -> torch.Tensor:
 
 
 def _time_batched_cases():
-    torch.manual_seed(10)
-    g = _gen(10)
+    g = generator(10)
     linear, conv = torch.nn.Linear(6, 4, bias=False), torch.nn.Conv2d(2, 3, 3, padding=1, bias=False)
+    with torch.no_grad():                 # weights from the local generator: the global RNG is left alone
+        for module in (linear, conv):
+            module.weight.copy_(torch.rand(module.weight.shape, generator=g) - 0.5)
     return [Case((linear, torch.rand(5, 3, 6, generator=g))), Case((conv, torch.rand(4, 2, 2, 6, 6, generator=g))),
             Case((linear, torch.rand(3, 3, 6, generator=g)))]
 
@@ -619,10 +570,16 @@ def _snntorch_subtract_step(mem, current, beta: float, threshold: float):
 
 
 def _snntorch_cases():
-    g = _gen(11)
+    g = generator(11)
     return [Case((torch.tensor([0.0, 0.5, 1.2, 0.95, 2.5]), torch.tensor([0.2, 0.6, 0.1, 0.3, 0.0]), 0.9, 1.0))] + [
         Case((torch.rand(8, generator=g) * 2 * th, torch.rand(8, generator=g) * th, beta, th))
         for beta, th in ((0.99, 1.0), (0.8, 0.5))]
+
+
+def _snntorch_subtract_before_leak(mem, current, beta: float, threshold: float):
+    """A typical mistake: the threshold is subtracted BEFORE the leak, ``beta (m - V_th r) + I``."""
+    mem = beta * (mem - threshold * (mem > threshold).float()) + current
+    return (mem > threshold).float(), mem
 
 
 register(
@@ -638,9 +595,7 @@ register(
     "snntorch_subtract_step", reference=_snntorch_subtract_step, cases=_snntorch_cases,
     hint=("r = (mem > threshold) from the previous step; the new membrane leaks FIRST and then loses the threshold: "
           "mem = beta * mem + current - threshold * r; spk = (mem > threshold). Return (spk, mem)."),
-    mistake=lambda mem, current, beta, threshold: (
-        lambda r: ((beta * (mem - threshold * r) + current > threshold).float(), beta * (mem - threshold * r) + current)
-    )((mem > threshold).float()),
+    mistake=_snntorch_subtract_before_leak,
     description="one step of snntorch.Leaky with subtractive reset")
 
 
@@ -671,7 +626,7 @@ def _lif_scan(current: torch.Tensor, leak: float, threshold: float) -> torch.Ten
 
 register(
     "lif_scan", reference=_lif_scan,
-    cases=lambda: [Case((torch.rand(30, 6, generator=_gen(12 + k)) * 0.6, leak, th))
+    cases=lambda: [Case((torch.rand(30, 6, generator=generator(12 + k)) * 0.6, leak, th))
                    for k, (leak, th) in enumerate(((0.99, 1.0), (0.9, 0.5), (1.0, 1.0)))],
     hint=("keep one membrane per neuron across the loop: v = zeros(N); for each t: h = v + current[t]; "
           "s = (h > threshold); v = leak * h * (1 - s); collect s. Return torch.stack of the spikes."),

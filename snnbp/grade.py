@@ -11,25 +11,33 @@ separate process started in an empty temporary folder, never inside the grader's
    recorded and the next cell runs; all cells together get ``--timeout`` seconds, after which the
    kernel is interrupted (killed, if it does not stop) and the remaining cells are not run.
    Cells that only call ``assignments.check(...)`` (the students' self-checks) are skipped;
-2. for every question the grader then runs, in the same kernel, its *own* check
-   (:mod:`snnbp.assignments`, freshly imported from the installed package, never from the
-   submission), with ``--check-timeout`` seconds per question; the verdict comes back as JSON.
+2. for every question the grader draws fresh inputs (from a seed made anew for every grading
+   run, which the submission never sees), sends them to the kernel, where the notebook's
+   functions run on them (``--check-timeout`` seconds per question), and gets plain data back:
+   numbers, lists and tensors as JSON with raw bytes (:func:`snnbp.checking.decode`: no pickle,
+   no code, sizes and dtypes checked; a reply that is too large, malformed or late fails its
+   question with the reason);
+3. the grader compares those answers with its own reference, **in its own process**: verdicts
+   and points never come from the kernel, so whatever a submission does to its kernel (an
+   import hook, replaced modules, functions or comparisons, forged replies) cannot pass a
+   question whose answers are wrong.
 
 So a notebook that raises, loops forever or kills its kernel is still graded: questions whose
 code never ran, timed out or crashed score zero with the reason. A separate process with a time
 limit protects the grader, not the machine: submitted code can read and write files and use the
-network as the user running the grader. Grade untrusted submissions inside a sandbox (a
-container or virtual machine without credentials).
+network as the user running the grader (and could read an instructor notebook that lies on the
+same disk). Grade untrusted submissions inside a sandbox (a container or virtual machine
+without credentials or solutions).
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import csv
 import json
 import os
 import queue
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -41,14 +49,21 @@ import nbformat
 
 from . import assignments as _assignments
 from .assignments import Assignment, Outcome
+from .assignments._cli import Parser, fail, read_notebook
+from .assignments._core import outcome as _outcome
+from .assignments._core import question_generator, verdict
+from .checking import Malformed, decode, encode
 
 __all__ = ["CellRun", "Report", "Kernel", "is_self_check", "grade_notebook", "grade_paths", "write_csv", "find_assignment",
-           "main", "DEFAULT_TIMEOUT", "DEFAULT_CHECK_TIMEOUT"]
+           "read_reply", "main", "DEFAULT_TIMEOUT", "DEFAULT_CHECK_TIMEOUT", "MAX_REPLY_CHARS"]
 
 DEFAULT_TIMEOUT = 600.0          # seconds for all of a submission's cells together
 DEFAULT_CHECK_TIMEOUT = 120.0    # seconds per question's check
+MAX_REPLY_CHARS = 32 * 2 ** 20   # the longest answer a question may send back (base64 text)
+MAX_REPLY_ELEMENTS = 8 * 2 ** 20  # tensor elements and list entries in one answer
+_MAX_MESSAGE_BYTES = 2 * MAX_REPLY_CHARS + 2 ** 20   # larger kernel messages are dropped unread (ZeroMQ)
 _GRACE = 10.0                    # seconds a kernel gets to stop after an interrupt
-_RESULT = "_snnbp_grader_outcome"
+_REPLY = "_snnbp_grader_reply"
 
 
 # -- one kernel in its own process ------------------------------------------------------------------
@@ -71,6 +86,7 @@ class Kernel:
     """
 
     def __init__(self, kernel_name: str = "python3", cwd: str | Path | None = None, startup_timeout: float = 60.0):
+        import zmq
         from jupyter_client.manager import KernelManager
 
         self.manager = KernelManager(kernel_name=kernel_name)
@@ -79,7 +95,10 @@ class Kernel:
         # The kernel process's own stdout/stderr (not the notebook's output) are dropped.
         self.manager.start_kernel(cwd=str(cwd) if cwd else None, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = self.manager.client()
+        # Our own sockets refuse oversized messages, so a kernel cannot flood the grader's memory.
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, _MAX_MESSAGE_BYTES)
+        self.client = self.manager.client(context=self.context)
         self.client.start_channels()
         try:
             self.client.wait_for_ready(timeout=startup_timeout)
@@ -100,6 +119,7 @@ class Kernel:
         finally:
             if self.manager.has_kernel:
                 self.manager.shutdown_kernel(now=True)
+            self.context.destroy(linger=0)
         self.dead = True
 
     def run(self, code: str, timeout: float, *, expression: str | None = None, history: bool = True) -> Execution:
@@ -111,6 +131,13 @@ class Kernel:
         if self.dead:
             return Execution("dead", 0.0, "the kernel is no longer running")
         start = time.monotonic()
+        try:
+            return self._run(code, timeout, start, expression, history)
+        except Exception as error:  # noqa: BLE001 - a kernel whose messages cannot be read has failed this code
+            return Execution("error", time.monotonic() - start,
+                             f"the kernel's messages were unreadable ({type(error).__name__}: {_shorten(str(error), 100)})")
+
+    def _run(self, code: str, timeout: float, start: float, expression: str | None, history: bool) -> Execution:
         expressions = {"result": expression} if expression else {}
         msg_id = self.client.execute(code, store_history=history, allow_stdin=False, stop_on_error=False,
                                      user_expressions=expressions)
@@ -140,8 +167,8 @@ class Kernel:
                 if not self.manager.is_alive():
                     return "dead"
                 continue
-            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                    and msg["content"].get("execution_state") == "idle"):
+            if (_field(msg, "parent_header", "msg_id") == msg_id and msg.get("msg_type") == "status"
+                    and _field(msg, "content", "execution_state") == "idle"):
                 return "idle"
 
     def _reply(self, msg_id: str, start: float) -> Execution:
@@ -150,15 +177,21 @@ class Kernel:
                 msg = self.client.get_shell_msg(timeout=_GRACE)
             except queue.Empty:
                 return Execution("error", time.monotonic() - start, "the kernel sent no reply")
-            if msg["parent_header"].get("msg_id") == msg_id:
+            if _field(msg, "parent_header", "msg_id") == msg_id:
                 break
         content, seconds = msg["content"], time.monotonic() - start
         if content.get("status") != "ok":
-            name, value = content.get("ename", "Error"), content.get("evalue", "")
-            return Execution("error", seconds, f"{name}: {value}" if value else name)
+            name, value = str(content.get("ename", "Error")), str(content.get("evalue", ""))
+            return Execution("error", seconds, _shorten(f"{name}: {value}" if value else name, 1000))
         value = content.get("user_expressions", {}).get("result", {})
         text = value.get("data", {}).get("text/plain") if value.get("status") == "ok" else None
-        return Execution("ok", seconds, result=text)
+        return Execution("ok", seconds, result=text if isinstance(text, str) else None)
+
+
+def _field(msg: dict, part: str, key: str):
+    """``msg[part][key]``, or ``None`` when the message lacks it (a kernel's messages are not trusted)."""
+    value = msg.get(part) if isinstance(msg, dict) else None
+    return value.get(key) if isinstance(value, dict) else None
 
 
 # -- one submission -----------------------------------------------------------------------------------
@@ -181,6 +214,7 @@ class Report:
     notebook: str
     assignment: str = ""
     title: str = ""
+    seed: int = 0                    # the inputs of every question were drawn from it
     outcomes: list[Outcome] = field(default_factory=list)
     cells: list[CellRun] = field(default_factory=list)
     seconds: float = 0.0
@@ -242,16 +276,25 @@ def find_assignment(notebook: nbformat.NotebookNode, path: Path, name: str | Non
                      f"and its name matches {len(matches)} of {', '.join(_assignments.NAMES)}); pass --assignment NAME")
 
 
-def _check_code(assignment: str, question: str) -> str:
-    """The grader's cell for one question: import the checks afresh (undoing any change a
-    submission made to them), then run the check on the notebook's variables."""
-    return (
-        "import sys as _snnbp_sys\n"
-        "for _snnbp_name in [n for n in _snnbp_sys.modules if n == 'snnbp.assignments'"
-        " or n.startswith('snnbp.assignments.')]:\n"
-        "    del _snnbp_sys.modules[_snnbp_name]\n"
-        "import snnbp.assignments as _snnbp_grader\n"
-        f"{_RESULT} = _snnbp_grader.outcome_json({assignment!r}, {question!r}, globals())\n")
+def _respond_code(assignment: str, question: str, request: str) -> str:
+    """The grader's cell for one question: run the notebook's objects on the request (wire text);
+    the reply (wire text) is read back as a user expression. Nothing in it decides the verdict."""
+    return ("import snnbp.assignments as _snnbp_grader\n"
+            f"{_REPLY} = _snnbp_grader.respond({assignment!r}, {question!r}, {request!r}, globals())\n")
+
+
+def read_reply(text: str | None) -> object:
+    """The answer a kernel sent back: the ``text/plain`` form of a string of wire text
+    (:func:`snnbp.checking.decode`). Raises :class:`~snnbp.checking.Malformed` for anything else,
+    for more than :data:`MAX_REPLY_CHARS` characters or :data:`MAX_REPLY_ELEMENTS` elements."""
+    if not isinstance(text, str):
+        raise Malformed("no answer came back")
+    if len(text) > MAX_REPLY_CHARS + 2:
+        raise Malformed(f"the answer is larger than {MAX_REPLY_CHARS} characters")
+    match = re.fullmatch(r"'([A-Za-z0-9+/=]*)'", text)
+    if match is None:
+        raise Malformed("the answer is not wire text")
+    return decode(match.group(1), max_chars=MAX_REPLY_CHARS, max_elements=MAX_REPLY_ELEMENTS)
 
 
 def is_self_check(source: str) -> bool:
@@ -291,16 +334,16 @@ def _explain_missing(outcome: Outcome, assignment: Assignment, cells: list[tuple
             return
 
 
-def _outcome(assignment: Assignment, key: str, status: str, message: str) -> Outcome:
-    q = assignment.question(key)
-    return Outcome(assignment.name, key, q.title, 0, q.points, status, message)
-
-
 def grade_notebook(path: str | Path, *, assignment: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                   check_timeout: float = DEFAULT_CHECK_TIMEOUT, kernel_name: str = "python3") -> Report:
-    """Execute the notebook at ``path`` in a fresh kernel and grade it; never raises for a bad submission."""
+                   check_timeout: float = DEFAULT_CHECK_TIMEOUT, kernel_name: str = "python3",
+                   seed: int | None = None) -> Report:
+    """Execute the notebook at ``path`` in a fresh kernel and grade it; never raises for a bad submission.
+
+    The questions' inputs are drawn from ``seed``: a fresh random one unless given (give one only
+    to reproduce a grading run; a known seed lets a submission know the inputs in advance).
+    """
     path = Path(path)
-    report = Report(str(path))
+    report = Report(str(path), seed=secrets.randbits(62) if seed is None else int(seed))
     start = time.monotonic()
     try:
         notebook = nbformat.read(path, as_version=4)
@@ -325,7 +368,7 @@ def grade_notebook(path: str | Path, *, assignment: str | None = None, timeout: 
                 done = kernel.run(source, left)
                 runs[index].status, runs[index].seconds, runs[index].error = done.status, done.seconds, done.error
             for q in spec.questions:
-                report.outcomes.append(_grade_question(kernel, spec, q.key, check_timeout))
+                report.outcomes.append(_grade_question(kernel, spec, q.key, check_timeout, report.seed))
     except Exception as error:  # noqa: BLE001 - e.g. the kernel could not start
         report.error = f"{type(error).__name__}: {error}"
     for outcome in report.outcomes:
@@ -335,26 +378,22 @@ def grade_notebook(path: str | Path, *, assignment: str | None = None, timeout: 
     return report
 
 
-def _grade_question(kernel: Kernel, spec: Assignment, key: str, check_timeout: float) -> Outcome:
+def _grade_question(kernel: Kernel, spec: Assignment, key: str, check_timeout: float, seed: int) -> Outcome:
+    """Draw the question's inputs, have the kernel run the notebook's objects on them, judge the answer here."""
     if kernel.dead:
         return _outcome(spec, key, "not run", "the submission's kernel had died or been killed before this check.")
-    done = kernel.run(_check_code(spec.name, key), check_timeout, expression=_RESULT, history=False)
+    request = spec.question(key).make(question_generator(seed, spec.name, key))
+    done = kernel.run(_respond_code(spec.name, key, encode(request)), check_timeout, expression=_REPLY, history=False)
     if done.status == "timeout":
         return _outcome(spec, key, "timeout", f"the check did not finish within {check_timeout:g} s "
                         "(does your code loop forever, or is it very slow?).")
-    if done.status != "ok" or done.result is None:
+    if done.status != "ok":
         return _outcome(spec, key, "error", f"the check could not run: {done.status}: {done.error}")
     try:
-        data = json.loads(ast.literal_eval(done.result))
-        outcome = Outcome(**data)
-    except (ValueError, SyntaxError, TypeError) as error:
-        return _outcome(spec, key, "error", f"the check's verdict was unreadable ({error})")
-    q = spec.question(key)
-    # The points come from the grader's own table, whatever the kernel said.
-    outcome.max_points = q.points
-    outcome.points = q.points if outcome.status == "passed" else 0
-    outcome.title, outcome.question, outcome.assignment = q.title, key, spec.name
-    return outcome
+        reply = read_reply(done.result)
+    except Malformed as error:
+        return _outcome(spec, key, "error", f"the answer from the submission's kernel was unreadable: {error}.")
+    return verdict(spec, key, request, reply)
 
 
 # -- many submissions ---------------------------------------------------------------------------------
@@ -394,10 +433,24 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
             writer.writerow([r.notebook, r.assignment, *(points.get(k, "") for k in keys), r.score, r.total, notes])
 
 
+def _check_paths(paths: list[str]) -> None:
+    """Every NOTEBOOK argument must be a notebook, or a folder that holds some; else one error line."""
+    for text in paths:
+        path = Path(text)
+        if not path.exists():
+            fail(f"NOTEBOOK {text}: no such file or folder; pass .ipynb notebooks or folders of them")
+        if path.is_dir():
+            if not _notebooks([path]):
+                fail(f"NOTEBOOK {text}: the folder holds no .ipynb notebooks; pass .ipynb notebooks or folders of them")
+        else:
+            read_notebook(path, "NOTEBOOK")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: see the module docstring. Exit status 0 when every notebook could be graded
-    (whatever its score), 1 when one could not (unreadable, unknown assignment, no kernel)."""
-    parser = argparse.ArgumentParser(prog="python -m snnbp.grade", description=(
+    (whatever its score), 1 when one found in a folder could not (unreadable, unknown assignment,
+    no kernel), 2 for a bad argument (one line on stderr, ``error: ...``)."""
+    parser = Parser(prog="python -m snnbp.grade", description=(
         "Execute submitted assignment notebooks in separate Jupyter kernels with a time limit and grade "
         "them with the checks of snnbp.assignments. This RUNS the submitted code: grade untrusted "
         "submissions inside a sandbox."))
@@ -413,11 +466,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", metavar="FILE", help="also write one row per notebook to FILE")
     args = parser.parse_args(argv)
     for flag in ("timeout", "check_timeout"):
-        if not getattr(args, flag) > 0:
-            parser.error(f"--{flag.replace('_', '-')} must be > 0 seconds, got {getattr(args, flag)}")
-    missing = [p for p in args.notebooks if not Path(p).exists()]
-    if missing:
-        parser.error(f"no such file or folder: {', '.join(missing)}")
+        value = getattr(args, flag)
+        if not (value > 0 and value != float("inf")):
+            fail(f"--{flag.replace('_', '-')} must be a number of seconds > 0, got {value:g}")
+    _check_paths(args.notebooks)
     reports = grade_paths(args.notebooks, assignment=args.assignment, timeout=args.timeout,
                           check_timeout=args.check_timeout, kernel_name=args.kernel, progress=not args.json)
     if args.json:

@@ -2,15 +2,23 @@
 own checks. Solutions score full marks, student notebooks zero, one wrong answer loses exactly its
 question, and notebooks that loop, ignore interrupts, kill their kernel or tamper with the checks
 are still reported."""
+import base64
 import csv
 import json
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 from snnbp import assignments, grade
+from snnbp.assignments._core import question_generator
+from snnbp.checking import decode, encode
+from snnbp.neurons import LIF
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "assignments" / "source", ROOT / "assignments" / "release"
@@ -149,17 +157,65 @@ for q in A.get("lif_poisson").questions:
     assert report.score == 0 and set(statuses(report)) == {"not attempted"}, report.table()
 
 
-def test_points_come_from_the_graders_table_not_from_the_kernel():
-    class FakeKernel:                                  # answers like a kernel whose checks were tampered with
-        dead = False
+class FakeKernel:
+    """Answers every question with ``reply`` (the text/plain of the user expression), like a kernel
+    whose every module and function the submission replaced."""
 
-        def run(self, code, timeout, **kw):
-            verdict = assignments.Outcome("lif_poisson", "q1", "x", 100, 100, "passed").to_json()
-            return grade.Execution("ok", 0.0, result=repr(verdict))
+    dead = False
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    def run(self, code, timeout, **kw):
+        reply = self.reply(code) if callable(self.reply) else self.reply
+        return grade.Execution("ok", 0.0, result=reply)
+
+
+def forged(value):
+    return repr(encode(value))
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (repr(assignments.Outcome("lif_poisson", "q1", "x", 100, 100, "passed").to_dict()), "unreadable"),
+    (forged({"status": "passed", "points": 100}), "malformed"),
+    (forged({"status": "answered", "answer": {"status": "passed"}}), "not called on every input"),
+    (forged({"status": "answered", "answer": 7}), "could not be read"),
+    (forged({"status": "answered", "answer": [[torch.zeros(3)] * 3] * 5}), "off"),
+    ("'" + "A" * (grade.MAX_REPLY_CHARS + 8) + "'", "larger than"),
+    (repr(base64.b64encode(b'{"__tensor__": "float32", "shape": [1000000000], "data": ""}').decode()), "elements"),
+    (repr(base64.b64encode(b'{"__tensor__": "object", "shape": [1], "data": "AAAA"}').decode()), "dtypes"),
+    (repr(base64.b64encode(b"[" * 100000).decode()), "unreadable"),
+    (None, "no answer"),
+])
+def test_a_forged_oversized_or_malformed_reply_fails_its_question_with_a_reason(reply, reason):
+    outcome = grade._grade_question(FakeKernel(reply), assignments.get("lif_poisson"), "q1", 10, seed=1)
+    assert (outcome.points, outcome.max_points) == (0, 3) and outcome.status in ("error", "wrong")
+    assert reason in outcome.message, outcome.message
+
+
+def test_a_right_answer_gets_the_points_of_the_graders_table():
+    """A kernel that answers correctly (computed here with the library) passes: 3 points, the table's."""
+    def correct(code):
+        request = decode(re.search(r"respond\('\w+', '\w+', '([A-Za-z0-9+/=]*)'", code).group(1))
+        answers = [LIF(leak, threshold).step(v, current) for v, current, leak, threshold in request["cases"]]
+        return forged({"status": "answered", "answer": answers})
 
     spec = assignments.get("lif_poisson")
-    outcome = grade._grade_question(FakeKernel(), spec, "q1", 10)
-    assert (outcome.points, outcome.max_points) == (3, 3)
+    outcome = grade._grade_question(FakeKernel(correct), spec, "q1", 10, seed=2)
+    assert (outcome.status, outcome.points, outcome.max_points) == ("passed", 3, 3)
+    # the same answers for another grading run's inputs are wrong
+    stale = correct(grade._respond_code("lif_poisson", "q1", encode(spec.question("q1").make(
+        question_generator(2, "lif_poisson", "q1")))))
+    assert grade._grade_question(FakeKernel(stale), spec, "q1", 10, seed=3).status == "wrong"
+
+
+def test_every_grading_run_draws_fresh_inputs(tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "homework.ipynb")
+    seeds = {grade.grade_notebook(tmp_path / "homework.ipynb").seed for _ in range(5)}
+    assert len(seeds) == 5
+    first, second = (assignments.get("lif_poisson").question("q1").make(question_generator(s, "lif_poisson", "q1"))
+                     for s in (seeds.pop(), seeds.pop()))
+    assert encode(first) != encode(second)
 
 
 # -- finding the assignment, many notebooks, the command line -------------------------------------
@@ -195,13 +251,65 @@ def test_command_line_grades_a_folder_into_json_and_csv(tmp_path, capsys):
     assert "not attempted" in rows["bob"]["notes"] and rows["carol"]["notes"]
 
 
-def test_command_line_rejects_bad_options(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        grade.main([str(tmp_path / "missing.ipynb")])
-    assert "no such file" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        grade.main([str(SOURCE / "lif_poisson.ipynb"), "--timeout", "0"])
-    assert "--timeout must be > 0" in capsys.readouterr().err
+def command(main, args, capsys):
+    """Run a command line in this process: its exit status and everything it printed."""
+    try:
+        status = main(args)
+    except SystemExit as stop:
+        status = stop.code
+    out = capsys.readouterr()
+    return status, out.out + out.err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["missing.ipynb"], ["NOTEBOOK", "missing.ipynb", "no such file"]),
+    (["{empty}"], ["NOTEBOOK", "no .ipynb notebooks"]),
+    (["{text}"], ["NOTEBOOK", "notes.ipynb", "not a Jupyter notebook", "not JSON"]),
+    (["{json}"], ["NOTEBOOK", "data.ipynb", "not a Jupyter notebook"]),
+    (["{notebook}", "--timeout", "0"], ["--timeout", "> 0", "got 0"]),
+    (["{notebook}", "--timeout", "-5"], ["--timeout", "> 0", "got -5"]),
+    (["{notebook}", "--check-timeout", "0"], ["--check-timeout", "> 0"]),
+    (["{notebook}", "--timeout", "soon"], ["--timeout", "invalid float value"]),
+    (["{notebook}", "--assignment", "lif"], ["--assignment", "invalid choice", "'lif_poisson'"]),
+    ([], ["required", "NOTEBOOK"]),
+])
+def test_grader_command_line_mistakes_are_one_error_line(tmp_path, capsys, args, words):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.ipynb").write_text("this is not a notebook")
+    (tmp_path / "data.ipynb").write_text('{"a": 1}')
+    paths = {"empty": tmp_path / "empty", "text": tmp_path / "notes.ipynb", "json": tmp_path / "data.ipynb",
+             "notebook": SOURCE / "lif_poisson.ipynb"}
+    status, printed = command(grade.main, [a.format(**paths) for a in args], capsys)
+    assert status == 2 and "Traceback" not in printed
+    assert printed.startswith("error: ") and printed.count("\n") == 1, printed
+    assert all(word in printed for word in words), printed
+
+
+@pytest.mark.parametrize("args, words", [
+    (["lisst"], ["unknown command 'lisst'", "release, list"]),
+    ([], ["no command", "release, list"]),
+    (["list", "lif"], ["invalid choice: 'lif'", "'lif_poisson'"]),
+    (["release", "--source", "{missing}"], ["--source", "not a folder of instructor notebooks"]),
+    (["release", "--source", "{broken}"], ["instructor notebook", "x.ipynb", "not a Jupyter notebook"]),
+    (["release", "--chek"], ["unrecognized arguments: --chek"]),
+])
+def test_assignments_command_line_mistakes_are_one_error_line(tmp_path, capsys, args, words):
+    from snnbp.assignments.__main__ import main
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.ipynb").write_text("{")
+    paths = {"missing": tmp_path / "nothing", "broken": tmp_path / "broken"}
+    status, printed = command(main, [a.format(**paths) for a in args], capsys)
+    assert status == 2 and "Traceback" not in printed
+    assert printed.startswith("error: ") and printed.count("\n") == 1, printed
+    assert all(word in printed for word in words), printed
+
+
+def test_the_command_lines_run_as_programs_without_tracebacks(tmp_path):
+    for module in ("snnbp.grade", "snnbp.assignments"):
+        done = subprocess.run([sys.executable, "-m", module, str(tmp_path / "missing.ipynb")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.startswith("error: ")
 
 
 @kernels

@@ -15,9 +15,12 @@ notebook's variables)::
     assignments.check("lif_poisson", "q1")       # the verdict for question 1
     assignments.check("lif_poisson")             # every question, and the total
 
-The grader (:mod:`snnbp.grade`) runs the same checks from its own copy of this package inside
-the submission's kernel, so a submission cannot change what is checked or how many points it
-is worth. Student notebooks are generated from the instructor's: :mod:`snnbp.assignments.release`.
+A check has three parts (:mod:`snnbp.assignments._core`): fresh inputs, the student's code run on
+them (the only part that runs student code), and a judge that compares the answers with the
+reference. A self-check runs all three in the notebook. The grader (:mod:`snnbp.grade`) runs only
+the middle part in the submission's kernel (:func:`respond`), gets plain data back, and judges it
+in its own process, so nothing a submission does to its kernel decides a verdict or its points.
+Student notebooks are generated from the instructor's: :mod:`snnbp.assignments.release`.
 """
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import _checks
-from . import deep_dropout, lif_poisson, surrogate_gradient
-from ._core import STATUSES, Assignment, Outcome, Question, Wrong, run
+from ..checking import STATUSES, Wrong
+from . import _core, deep_dropout, lif_poisson, surrogate_gradient
+from ._core import Assignment, Outcome, Question, run, verdict
 
-__all__ = ["ASSIGNMENTS", "NAMES", "get", "check", "Outcomes", "outcome_json", "Assignment", "Question", "Outcome",
-           "Wrong", "STATUSES", "run"]
+__all__ = ["ASSIGNMENTS", "NAMES", "get", "check", "Outcomes", "respond", "Assignment", "Question", "Outcome",
+           "Wrong", "STATUSES", "run", "verdict"]
 
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     lif_poisson.ASSIGNMENT, surrogate_gradient.ASSIGNMENT, deep_dropout.ASSIGNMENT)}
@@ -60,22 +64,24 @@ class Outcomes(list):
         printer.text(str(self))
 
 
-def check(assignment: str, question: str | None = None, namespace: Mapping[str, Any] | None = None
-          ) -> Outcome | Outcomes:
+def check(assignment: str, question: str | None = None, namespace: Mapping[str, Any] | None = None, *,
+          seed: int | None = None) -> Outcome | Outcomes:
     """Check one question (or all of them): the last line of a notebook cell shows the verdict.
 
-    ``namespace`` defaults to the caller's global variables, i.e. the notebook's. In a script,
-    ``print(check(...))``.
+    ``namespace`` defaults to the caller's global variables, i.e. the notebook's. The inputs are
+    drawn afresh every time unless ``seed`` is given. In a script, ``print(check(...))``.
     """
     spec = get(assignment)
     if namespace is None:
         frame = inspect.currentframe()
         namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
     if question is not None:
-        return run(spec, spec.question(question).key, namespace)
-    return Outcomes(run(spec, key, namespace) for key in spec.keys)
+        return run(spec, spec.question(question).key, namespace, seed=seed)
+    return Outcomes(run(spec, key, namespace, seed=seed) for key in spec.keys)
 
 
-def outcome_json(assignment: str, question: str, namespace: Mapping[str, Any]) -> str:
-    """The grader's entry point inside a submission's kernel: the :class:`Outcome` as JSON text."""
-    return run(get(assignment), question, namespace).to_json()
+def respond(assignment: str, question: str, request: str, namespace: Mapping[str, Any]) -> str:
+    """The grader's entry point inside a submission's kernel: run the notebook's objects on the
+    grader's ``request`` (wire text) and return the reply as wire text (see :func:`_core.respond`)."""
+    spec = get(assignment)
+    return _core.respond(spec, spec.question(question).key, request, namespace)

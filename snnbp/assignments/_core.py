@@ -1,42 +1,54 @@
-"""The pieces every graded assignment is made of: questions with points, checks, outcomes.
+"""The pieces every graded assignment is made of: questions with points, and checks in three parts.
 
-A *check* is a function of the student's objects (looked up by name in the notebook's
-namespace) that returns quietly when the answer is right and raises :class:`Wrong` with a
-sentence saying what differs when it is not. :func:`run` turns whatever happens into an
-:class:`Outcome`: a stub that still raises ``NotImplementedError`` is *not attempted*, a name
-that was never defined is *missing*, any other exception is an *error* in the student's code.
+A question's check is split so that the part which decides the verdict never has to run where
+the student's code runs:
+
+* ``make(generator) -> request``: fresh inputs (numbers, lists, dicts, tensors) drawn from a
+  ``torch.Generator`` (the grader seeds it anew for every grading run);
+* ``answer(request, *objects) -> reply``: runs the student's objects (looked up by name in the
+  notebook's namespace) on the request and returns plain data: tensors, numbers, lists, dicts.
+  This is the only part that runs student code; in a graded submission it runs in the
+  submission's kernel, and its reply travels back as text (:func:`snnbp.checking.encode`);
+* ``judge(request, reply)``: compares the reply with the reference computed from the request, and
+  raises :class:`~snnbp.checking.Wrong` with a sentence when it differs. The grader runs it in
+  its own process, so nothing a submission changes in its kernel reaches it.
+
+:func:`respond` is the kernel's side (request text in, reply text out), :func:`verdict` the
+grader's (a decoded reply in, an :class:`Outcome` out) and :func:`run` both in one process (a
+student's self-check).
 """
 from __future__ import annotations
 
-import json
-import math
+import hashlib
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-__all__ = ["Wrong", "Question", "Assignment", "Outcome", "STATUSES", "run",
-           "expect", "expect_close", "expect_equal", "expect_shape", "clone", "describe"]
+from ..checking import STATUSES, Verdict, classify, decode, encode, generator
 
-#: what can happen to a question, best first
-STATUSES = ("passed", "wrong", "not attempted", "missing", "error", "timeout", "not run")
+__all__ = ["Question", "Assignment", "Outcome", "STATUSES", "run", "respond", "verdict", "outcome", "question_generator",
+           "draw_seed", "draw_float", "draw_int"]
 
-
-class Wrong(AssertionError):
-    """A wrong answer; the message says, for which input, what was expected and what came back."""
+#: the statuses a reply may report for itself (all worth zero points)
+REPORTED = ("missing", "not attempted", "error", "wrong")
 
 
 @dataclass(frozen=True)
 class Question:
     """One graded question: ``names`` are what the student defines (functions, classes, variables);
-    ``check(*objects)`` raises :class:`Wrong` unless they are right. ``hint`` is shown on failure."""
+    ``make``, ``answer`` and ``judge`` are the three parts of its check (see the module docstring).
+    ``hint`` is shown on failure."""
 
     key: str
     title: str
     points: int
     names: tuple[str, ...]
-    check: Callable[..., None]
+    make: Callable[[torch.Generator], dict]
+    answer: Callable[..., Any]
+    judge: Callable[[dict, Any], None]
     hint: str = ""
 
 
@@ -64,8 +76,8 @@ class Assignment:
                          + ", ".join(map(repr, self.keys)))
 
 
-@dataclass
-class Outcome:
+@dataclass(repr=False)
+class Outcome(Verdict):
     """The verdict on one question: ``points`` of ``max_points``, a ``status`` from :data:`STATUSES`
     and a ``message`` saying why (empty when passed)."""
 
@@ -77,97 +89,91 @@ class Outcome:
     status: str
     message: str = ""
 
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
     def __str__(self) -> str:
-        head = f"{self.question.upper()} {self.title}: {self.points}/{self.max_points}"
-        if self.passed:
-            return f"\u2705 {head}, correct. Well done!"
-        mark = "\u270f\ufe0f " if self.status == "not attempted" else "\u274c"
-        return f"{mark} {head}, {self.status}. {self.message}"
-
-    def _repr_pretty_(self, printer, cycle) -> None:   # IPython shows the verdict, not the dataclass
-        printer.text(str(self))
+        head = f"{self.mark} {self.question.upper()} {self.title}: {self.points}/{self.max_points}"
+        return f"{head}, correct. Well done!" if self.passed else f"{head}, {self.status}. {self.message}"
 
 
-def run(assignment: Assignment, key: str, namespace: Mapping[str, Any]) -> Outcome:
-    """Check question ``key`` of ``assignment`` on the objects that ``namespace`` holds."""
-    question = assignment.question(key)
+def question_generator(seed: int, assignment: str, key: str) -> torch.Generator:
+    """The generator a question's inputs are drawn from: one per (``seed``, assignment, question)."""
+    digest = hashlib.sha256(f"{int(seed)}:{assignment}:{key}".encode()).digest()
+    return generator(int.from_bytes(digest[:8], "little") >> 1)
 
-    def outcome(status: str, message: str = "") -> Outcome:
-        points = question.points if status == "passed" else 0
-        return Outcome(assignment.name, key, question.title, points, question.points, status, message)
 
+def outcome(spec: Assignment, key: str, status: str, message: str = "") -> Outcome:
+    """An :class:`Outcome` whose points come from ``spec``'s table: all of them if passed, else none."""
+    q = spec.question(key)
+    return Outcome(spec.name, key, q.title, q.points if status == "passed" else 0, q.points, status, message)
+
+
+def respond(spec: Assignment, key: str, request_text: str, namespace: Mapping[str, Any]) -> str:
+    """Run the student's objects on a request (wire text) and return the reply as wire text:
+    ``{"status": "answered", "answer": ...}``, or ``{"status": "missing" | "not attempted" | "error" |
+    "wrong", "message": ...}``. Runs where the student's code runs."""
+    question = spec.question(key)
     missing = [name for name in question.names if name not in namespace]
     if missing:
-        return outcome("missing", f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined: "
-                       "run the cell that defines it (did that cell raise an error?).")
+        return encode({"status": "missing", "message": ", ".join(missing)})
     try:
-        question.check(*(namespace[name] for name in question.names))
-    except NotImplementedError:
-        return outcome("not attempted", "Replace `raise NotImplementedError` with your code and run the cell.")
-    except Wrong as wrong:
-        return outcome("wrong", f"{wrong} Hint: {question.hint}" if question.hint else str(wrong))
+        answer = question.answer(decode(request_text), *(namespace[name] for name in question.names))
+        return encode({"status": "answered", "answer": answer})
     except Exception as error:  # noqa: BLE001 - an error in student code is a verdict, not a crash
-        return outcome("error", f"your code raised {type(error).__name__}: {error}")
-    return outcome("passed")
+        status, message = classify(error)
+        return encode({"status": status, "message": message})
 
 
-# -- helpers the checks share --------------------------------------------------------------------
-
-def expect(condition: bool, message: str) -> None:
-    """Raise :class:`Wrong` with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise Wrong(message)
-
-
-def expect_shape(what: str, got: Any, shape: tuple[int, ...]) -> torch.Tensor:
-    """``got`` must be a tensor of ``shape``; returns it."""
-    expect(isinstance(got, torch.Tensor), f"{what} must be a torch.Tensor, got {type(got).__name__}.")
-    expect(tuple(got.shape) == tuple(shape), f"{what} must have shape {tuple(shape)}, got {tuple(got.shape)}.")
-    return got
-
-
-def expect_close(what: str, got: Any, expected: torch.Tensor, *, rtol: float = 1e-5, atol: float = 1e-6) -> None:
-    """``got`` must be a tensor of ``expected``'s shape and equal to it within tolerances."""
-    got = expect_shape(what, got, tuple(expected.shape))
-    g, e = got.detach().double(), expected.detach().double()
-    if not torch.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-        k = int((g - e).abs().flatten().nan_to_num(math.inf).argmax())
-        raise Wrong(f"{what} is off: at flat position {k} expected {e.flatten()[k].item():.6g}, "
-                    f"got {g.flatten()[k].item():.6g}.")
-
-
-def expect_equal(what: str, got: Any, expected: torch.Tensor) -> None:
-    """``got`` must equal ``expected`` exactly (e.g. spikes)."""
-    expect_close(what, got, expected, rtol=0.0, atol=0.0)
+def verdict(spec: Assignment, key: str, request: dict, reply: Any) -> Outcome:
+    """The grader's decision on a decoded reply to ``request``: only :func:`Question.judge`, run
+    here, can pass a question; what a reply says about itself can only cost points."""
+    question = spec.question(key)
+    if not isinstance(reply, dict) or reply.get("status") not in ("answered", *REPORTED):
+        return outcome(spec, key, "error", "the answer came back malformed (not a reply of the checks).")
+    status = reply["status"]
+    if status == "missing":
+        names = [n for n in question.names if n in str(reply.get("message", ""))] or list(question.names)
+        return outcome(spec, key, "missing", f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} not defined: "
+                       "run the cell that defines it (did that cell raise an error?).")
+    if status != "answered":
+        message = str(reply.get("message", ""))[:1000]
+        if status == "error":
+            message = f"your code raised {message}"
+        elif status == "wrong" and question.hint:
+            message = f"{message} Hint: {question.hint}"
+        return outcome(spec, key, status, message)
+    try:
+        question.judge(request, reply.get("answer"))
+    except Exception as error:  # noqa: BLE001 - a reply the judge cannot read is a wrong answer
+        status, message = classify(error)
+        if status != "wrong":
+            status, message = "wrong", f"the answer could not be read: {message}"
+        return outcome(spec, key, status, f"{message} Hint: {question.hint}" if question.hint else message)
+    return outcome(spec, key, "passed")
 
 
-def clone(value: Any) -> Any:
-    """A deep copy of tensors (and tuples/lists/dicts of them), so student code cannot change our inputs."""
-    if isinstance(value, torch.Tensor):
-        return value.clone()
-    if isinstance(value, (tuple, list)):
-        return type(value)(clone(v) for v in value)
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    return value
+def run(spec: Assignment, key: str, namespace: Mapping[str, Any], *, seed: int | None = None) -> Outcome:
+    """Check question ``key`` of ``spec`` on the objects that ``namespace`` holds, all in this process
+    (a student's self-check): the same request, reply and judge as the grader's, fresh inputs
+    unless ``seed`` is given."""
+    seed = secrets.randbits(62) if seed is None else seed
+    request = spec.question(key).make(question_generator(seed, spec.name, key))
+    return verdict(spec, key, request, decode(respond(spec, key, encode(request), namespace)))
 
 
-def describe(value: Any) -> str:
-    """A short description of an input for a message: small tensors in full, large ones by shape."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() <= 6:
-            return f"tensor({[round(v, 4) for v in value.flatten().tolist()]})"
-        return f"a tensor of shape {tuple(value.shape)}"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return repr(value)
+# -- drawing inputs ------------------------------------------------------------------------------
+
+def draw_seed(gen: torch.Generator) -> int:
+    """A seed for a generator (or the global RNG) that the student's code will use, drawn from ``gen``."""
+    return int(torch.randint(0, 2 ** 62, (1,), generator=gen))
+
+
+def draw_float(gen: torch.Generator, low: float, high: float, digits: int = 3) -> float:
+    """A number in ``[low, high]`` drawn from ``gen``, rounded to ``digits`` decimals (readable in messages)."""
+    return round(low + (high - low) * float(torch.rand((), generator=gen)), digits)
+
+
+def draw_int(gen: torch.Generator, low: int, high: int) -> int:
+    """An integer in ``[low, high]`` drawn from ``gen``."""
+    return int(torch.randint(low, high + 1, (1,), generator=gen))

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import nbformat
 
+from ._cli import Parser, fail, read_notebook
+
 __all__ = ["BEGIN", "END", "STUB", "DROP_TAG", "strip_solutions", "student_notebook", "solution_regions",
            "release", "default_folder"]
 
@@ -123,15 +125,21 @@ def release(source: str | Path | None = None, target: str | Path | None = None, 
 
 def main(argv: list[str] | None = None) -> int:
     """``release [--source DIR] [--release DIR] [--check]``: see the module docstring."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m snnbp.assignments release",
-                                     description="Generate student notebooks from instructor notebooks.")
+    parser = Parser(prog="python -m snnbp.assignments release",
+                    description="Generate student notebooks from instructor notebooks.")
     parser.add_argument("--source", help="folder of instructor notebooks (default: assignments/source)")
     parser.add_argument("--release", help="folder for the student notebooks (default: next to source, release/)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a student notebook is stale")
     args = parser.parse_args(argv)
-    changed = release(args.source, args.release, check=args.check)
+    source = Path(args.source) if args.source else default_folder() / "source"
+    if not source.is_dir() or not any(source.glob("*.ipynb")):
+        fail(f"--source {source}: not a folder of instructor notebooks (.ipynb); pass --source DIR")
+    for path in sorted(source.glob("*.ipynb")):
+        read_notebook(path, "instructor notebook")
+    try:
+        changed = release(source, args.release, check=args.check)
+    except (OSError, ValueError) as error:
+        fail(str(error))
     verb = "out of date" if args.check else "written"
     for path in changed:
         print(f"{verb}: {path}")

@@ -4,46 +4,68 @@ leak and reset, and the same gradient written out by hand (paper-spec section 3)
 
 The reference is snnbp's per-step LIF (``backend="reference"``, no leak correction), which
 ``tests/test_neurons.py`` checks against the hand formula; the student's three answers must all
-agree with it.
+agree with it. Where a question is about a gradient, the student's code computes it on the
+checks' inputs (in a graded submission: in the submission's kernel) and the numbers are compared.
 """
 from __future__ import annotations
 
 import torch
 
+from ..checking import Wrong, clone, expect, expect_close, expect_equal, expect_shape
 from ..neurons import LIF
 from ..surrogate import spike
-from ._core import Assignment, Question, Wrong, clone, expect, expect_close, expect_equal, expect_shape
+from ._core import Assignment, Question, draw_float, draw_int
 
 
-def _membranes(seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(6, 5, generator=g) * 2
+def _backward(output, inputs: torch.Tensor, upstream: torch.Tensor) -> dict:
+    """Backpropagate ``upstream`` through a student's ``output`` (if it is connected to the graph):
+    the output, whether it carried a gradient, and the gradient that reached ``inputs``."""
+    flows = isinstance(output, torch.Tensor) and output.requires_grad
+    if flows:
+        (output * upstream).sum().backward()
+    return {"output": output.detach() if isinstance(output, torch.Tensor) else output, "flows": flows,
+            "grad": inputs.grad}
 
 
-def check_paper_spike(PaperSpike) -> None:
-    """``PaperSpike.apply(membrane, threshold)``: Heaviside forward, ``grad * s / threshold`` backward."""
+# -- question 1 ---------------------------------------------------------------------------------
+
+def make_paper_spike(gen: torch.Generator) -> dict:
+    """Three membranes (one entry exactly at threshold: no spike), thresholds and upstream gradients."""
+    cases = []
+    for _ in range(3):
+        threshold = draw_float(gen, 0.5, 1.5)
+        membrane = torch.rand(draw_int(gen, 3, 8), draw_int(gen, 3, 8), generator=gen) * 2 * threshold
+        membrane[0, 0] = threshold
+        cases.append([membrane, threshold, torch.randn(membrane.shape, generator=gen)])
+    return {"cases": cases}
+
+
+def answer_paper_spike(request: dict, PaperSpike) -> dict:
     expect(isinstance(PaperSpike, type) and issubclass(PaperSpike, torch.autograd.Function),
            "PaperSpike must be a subclass of torch.autograd.Function.")
-    for seed, threshold in ((0, 1.0), (1, 0.8), (2, 1.3)):
-        membrane = _membranes(seed)
-        membrane[0, 0] = threshold                                   # exactly at threshold: no spike
-        upstream = torch.randn(membrane.shape, generator=torch.Generator().manual_seed(seed + 10))
+    runs = []
+    for membrane, threshold, upstream in request["cases"]:
+        x = clone(membrane).requires_grad_()
+        runs.append(_backward(PaperSpike.apply(x, threshold), x, upstream))
+    return {"runs": runs}
+
+
+def judge_paper_spike(request: dict, reply) -> None:
+    """``PaperSpike.apply(membrane, threshold)``: Heaviside forward, ``grad * s / threshold`` backward."""
+    runs = reply["runs"]
+    expect(len(runs) == len(request["cases"]), "PaperSpike was not applied to every input.")
+    for (membrane, threshold, upstream), got in zip(request["cases"], runs):
         ours = membrane.clone().requires_grad_()
         expected = spike(ours, threshold, "paper")
         (expected * upstream).sum().backward()
-        theirs = membrane.clone().requires_grad_()
-        got = PaperSpike.apply(theirs, threshold)
-        expect_equal(f"PaperSpike.apply(membrane, {threshold}) (the forward pass)", got, expected.detach())
-        expect(got.requires_grad, "the spikes must be connected to the graph: return a new tensor from forward.")
-        (got * upstream).sum().backward()
-        expect(theirs.grad is not None, "no gradient reached the membrane: backward must return one.")
-        expect_close(f"the gradient of PaperSpike with threshold {threshold}", theirs.grad, ours.grad)
+        expect_equal(f"PaperSpike.apply(membrane, {threshold}) (the forward pass)", got["output"], expected.detach())
+        expect(got["flows"] is True,
+               "the spikes must be connected to the graph: return a new tensor from forward.")
+        expect(got["grad"] is not None, "no gradient reached the membrane: backward must return one.")
+        expect_close(f"the gradient of PaperSpike with threshold {threshold}", got["grad"], ours.grad)
 
 
-def _currents(seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(25, 3, 4, generator=g) * 0.6
-
+# -- questions 2 and 3: a LIF layer and its gradient ---------------------------------------------
 
 def _reference(current: torch.Tensor, leak: float, threshold: float, upstream: torch.Tensor):
     current = current.clone().requires_grad_()
@@ -52,45 +74,79 @@ def _reference(current: torch.Tensor, leak: float, threshold: float, upstream: t
     return spikes.detach(), current.grad
 
 
-def check_paper_lif(paper_lif) -> None:
+def _layer_cases(gen: torch.Generator, count: int) -> list:
+    """``[current [T, B, N], leak, threshold, upstream]`` drawn from ``gen``."""
+    cases = []
+    for _ in range(count):
+        current = torch.rand(draw_int(gen, 15, 30), draw_int(gen, 1, 4), draw_int(gen, 2, 6), generator=gen) * 0.6
+        cases.append([current, draw_float(gen, 0.9, 1.0), draw_float(gen, 0.6, 1.2),
+                      torch.randn(current.shape, generator=gen)])
+    return cases
+
+
+def make_paper_lif(gen: torch.Generator) -> dict:
+    return {"cases": _layer_cases(gen, 2)}
+
+
+def answer_paper_lif(request: dict, paper_lif) -> dict:
+    runs = []
+    for current, leak, threshold, upstream in request["cases"]:
+        x = clone(current).requires_grad_()
+        runs.append(_backward(paper_lif(x, leak, threshold), x, upstream))
+    return {"runs": runs}
+
+
+def judge_paper_lif(request: dict, reply) -> None:
     """``paper_lif(current, leak, threshold) -> spikes`` whose gradient is the paper's rule."""
-    for seed, leak, threshold in ((0, 0.99, 1.0), (1, 0.9, 0.8)):
-        current = _currents(seed)
-        upstream = torch.randn(current.shape, generator=torch.Generator().manual_seed(seed + 20))
+    runs = reply["runs"]
+    expect(len(runs) == len(request["cases"]), "paper_lif was not called on every input.")
+    for (current, leak, threshold, upstream), got in zip(request["cases"], runs):
         expected_spikes, expected_grad = _reference(current, leak, threshold, upstream)
-        x = current.clone().requires_grad_()
-        spikes = paper_lif(x, leak, threshold)
         where = f"for currents [T, B, N] = {list(current.shape)}, leak={leak}, threshold={threshold}"
-        expect_equal(f"the spikes {where}", spikes.detach() if isinstance(spikes, torch.Tensor) else spikes,
-                     expected_spikes)
-        expect(spikes.requires_grad, f"the spikes {where} carry no gradient: build them with PaperSpike.apply.")
-        (spikes * upstream).sum().backward()
-        expect(x.grad is not None, "no gradient reached the input currents.")
+        expect_equal(f"the spikes {where}", got["output"], expected_spikes)
+        expect(got["flows"] is True, f"the spikes {where} carry no gradient: build them with PaperSpike.apply.")
+        expect(got["grad"] is not None, "no gradient reached the input currents.")
         try:
-            expect_close(f"the gradient dL/dI {where}", x.grad, expected_grad, atol=1e-5)
+            expect_close(f"the gradient dL/dI {where}", got["grad"], expected_grad, atol=1e-5)
         except Wrong as wrong:
             raise Wrong(f"{wrong} Is the leak treated as the identity in the backward pass, and the spike "
                         "in the reset detached?") from None
 
 
-def check_gradient_by_hand(paper_gradient_by_hand) -> None:
+def make_gradient_by_hand(gen: torch.Generator) -> dict:
+    """The spikes of the reference layer on random currents, and upstream gradients."""
+    cases = []
+    for current, leak, threshold, upstream in _layer_cases(gen, 2):
+        spikes, _ = _reference(current, leak, threshold, upstream)
+        cases.append({"spikes": spikes, "grad_spikes": upstream, "threshold": threshold, "current": current,
+                      "leak": leak})
+    return {"cases": cases}
+
+
+def answer_gradient_by_hand(request: dict, paper_gradient_by_hand) -> list:
+    return [paper_gradient_by_hand(clone(c["spikes"]), clone(c["grad_spikes"]), c["threshold"])
+            for c in request["cases"]]
+
+
+def judge_gradient_by_hand(request: dict, reply) -> None:
     """``paper_gradient_by_hand(spikes, grad_spikes, threshold) -> dL/dI`` equals autograd's."""
-    for seed, leak, threshold in ((2, 0.99, 1.0), (3, 0.95, 0.7)):
-        current = _currents(seed)
-        upstream = torch.randn(current.shape, generator=torch.Generator().manual_seed(seed + 30))
-        spikes, expected = _reference(current, leak, threshold, upstream)
-        got = paper_gradient_by_hand(clone(spikes), clone(upstream), threshold)
-        expect_shape("paper_gradient_by_hand(...)", got, tuple(spikes.shape))
-        expect_close(f"paper_gradient_by_hand for threshold {threshold}", got, expected, atol=1e-5)
+    expect(len(reply) == len(request["cases"]), "paper_gradient_by_hand was not called on every input.")
+    for case, got in zip(request["cases"], reply):
+        _, expected = _reference(case["current"], case["leak"], case["threshold"], case["grad_spikes"])
+        expect_shape("paper_gradient_by_hand(...)", got, tuple(case["spikes"].shape))
+        expect_close(f"paper_gradient_by_hand for threshold {case['threshold']}", got, expected, atol=1e-5)
 
 
 ASSIGNMENT = Assignment("surrogate_gradient", "The paper's approximate derivative", (
-    Question("q1", "the spike function as a torch.autograd.Function", 4, ("PaperSpike",), check_paper_spike,
+    Question("q1", "the spike function as a torch.autograd.Function", 4, ("PaperSpike",), make_paper_spike,
+             answer_paper_spike, judge_paper_spike,
              "forward: save s = (membrane > threshold).float() with ctx.save_for_backward and keep the threshold "
              "on ctx; backward returns (grad_output * s / threshold, None): one gradient per forward input."),
-    Question("q2", "a LIF layer with the paper's backward rule", 3, ("paper_lif",), check_paper_lif,
+    Question("q2", "a LIF layer with the paper's backward rule", 3, ("paper_lif",), make_paper_lif, answer_paper_lif,
+             judge_paper_lif,
              "h = v + current[t]; s = PaperSpike.apply(h, threshold); r = h * (1 - s.detach()); "
              "v = r + (leak - 1) * r.detach() keeps the value leak * r but passes gradient straight through."),
-    Question("q3", "the same gradient by hand", 3, ("paper_gradient_by_hand",), check_gradient_by_hand,
+    Question("q3", "the same gradient by hand", 3, ("paper_gradient_by_hand",), make_gradient_by_hand,
+             answer_gradient_by_hand, judge_gradient_by_hand,
              "go backwards in time: d[t] = g[t] * s[t] / threshold + (1 - s[t]) * d[t+1], with d[T+1] = 0."),
 ))
