@@ -3,6 +3,10 @@ r"""Building blocks that carry the time axis: tensors flow as ``[T, B, ...]``.
 Nothing in these networks feeds back, so a stateless layer (convolution, linear, pooling) run
 once on the merged ``[T*B, ...]`` batch gives exactly the per-step results; only the neurons
 loop over time. An ANN twin runs the same blocks with ``T = 1``.
+
+Taught in chapter 10 (``book/10_cost``: time into the batch), chapter 06 (``book/06_deep_vgg``:
+dropout with one mask), chapter 07 (``book/07_residual``: the block) and chapter 05
+(``book/05_spike_bptt``: the output layer).
 """
 from __future__ import annotations
 
@@ -15,12 +19,17 @@ __all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "ou
 
 
 class TimeBatched(nn.Module):
-    """Run a stateless ``module`` on ``[T, B, ...]`` by merging time into the batch: ``[T*B, ...]``.
+    r"""Run a stateless ``module`` on ``[T, B, ...]`` by merging time into the batch: ``[T*B, ...]``.
 
-    On the CPU a 2-D convolution gets its input in channels-last layout (``[N, H, W, C]`` in
-    memory): oneDNN's fastest CPU kernels use it, and the neurons and pooling after it keep it,
-    so only the network's input is converted. (VGG9, T = 25, batch 16, 2 threads: the convolutions
-    of a training step took about 25 % less time than in the default layout; benchmarks/README.md.)
+    :math:`y[t] = f(x[t])` for every step at once: ``[T, B, ...]`` -> ``[T, B, ...']``. The memory
+    layout passes through (a channels-last input gives a channels-last output; see
+    :class:`snnbp.models.Network`'s ``channels_last``).
+
+    Example::
+
+        >>> conv = TimeBatched(nn.Conv2d(1, 8, 3, padding=1))
+        >>> conv(torch.rand(20, 4, 1, 28, 28)).shape             # [T, B, C, H, W]
+        torch.Size([20, 4, 8, 28, 28])
     """
 
     def __init__(self, module: nn.Module):
@@ -29,15 +38,12 @@ class TimeBatched(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         steps, batch = x.shape[:2]
-        x = x.reshape(steps * batch, *x.shape[2:])
-        if x.device.type == "cpu" and isinstance(self.module, nn.Conv2d) and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = self.module(x)
+        y = self.module(x.reshape(steps * batch, *x.shape[2:]))
         return y.reshape(steps, batch, *y.shape[1:])
 
 
 class Flatten(nn.Module):
-    """``[T, B, C, H, W]`` -> ``[T, B, C*H*W]``."""
+    """``[T, B, C, H, W]`` -> ``[T, B, C*H*W]`` (in ``C, H, W`` order, whatever the memory layout)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(2)
@@ -50,6 +56,12 @@ class TimeFixedDropout(nn.Module):
     ``[1, B, ...]``; identity in ``eval()`` mode. With ``T = 1`` this is ordinary dropout.
     ``.mask`` holds the last call's scaled mask :math:`m/(1-p)` (``None`` before the first
     training call), e.g. to feed the same masks to another implementation.
+
+    Example::
+
+        >>> y = TimeFixedDropout(0.5)(torch.ones(10, 2, 6))      # [T, B, ...] -> same shape
+        >>> bool((y == y[0]).all())                               # the same neurons dropped at every step
+        True
     """
 
     def __init__(self, p: float):
@@ -74,8 +86,9 @@ class TimeFixedDropout(nn.Module):
 def output_membrane(current: torch.Tensor, leak: float) -> torch.Tensor:
     r"""The output layer's membrane at every step: :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])`.
 
-    ``[T, B, K]`` -> ``[T, B, K]``, one step at a time (for accuracy by time step and the snnTorch
-    twin). :class:`OutputIntegrator` needs only the last step and computes it in one sum.
+    ``[T, B, K]`` -> ``[T, B, K]``, one step at a time (for accuracy by time step).
+    :class:`OutputIntegrator` needs only the last step and computes it in one sum; the tests check
+    that the two agree.
     """
     v = torch.zeros_like(current[0])
     out = torch.empty_like(current)

@@ -1,26 +1,35 @@
 """The paper's networks as layer tables, one builder, and the ANN twin from the same table.
 
 A table lists the hidden layers in order (the output layer, fully connected to the classes, is
-implicit), in the spirit of torchvision's ``vgg.py``:
+implicit), in the spirit of torchvision's ``vgg.py``. Each entry is one of these, with the fields
+named as in ``nn.Conv2d`` (kernel, stride, padding):
 
-* ``64``: a 3x3 convolution (padding 1) with 64 output channels, then LIF neurons;
-* ``("conv", 20, 5, 2)``: a 5x5 convolution, padding 2, then LIF neurons;
-* ``"A"``: 2x2 average pooling, then IF neurons (threshold 0.75);
-* ``("fc", 1024)``: a fully connected layer, then LIF neurons;
-* ``("block", 256, 2, "conv")``: a residual block of two 3x3 convolutions, the second with
-  stride 2, whose shortcut (``"conv"``: 1x1 convolution with that stride; ``"subsample"``:
-  parameter-free ``x[..., ::2, ::2]``; ``"none"``: no shortcut, two plain layers) adds the block's
-  input spikes into the second neuron's membrane;
-* ``("fcblock", 128)``: the same with two fully connected layers and an identity shortcut.
+* ``Conv(64)`` or just ``64``: a 3x3 convolution (stride 1, padding 1) with 64 output channels,
+  then LIF neurons; ``Conv(20, kernel=5, padding=2)``: a 5x5 one;
+* ``Pool()`` or ``"A"``: 2x2 average pooling, then IF neurons (threshold 0.75);
+* ``FC(1024)``: a fully connected layer, then LIF neurons;
+* ``Block(256, stride=2, shortcut="conv")``: a residual block of two 3x3 convolutions, the second
+  with that stride, whose shortcut (``"conv"``: 1x1 convolution with that stride; ``"subsample"``:
+  parameter-free ``x[..., ::2, ::2]``; ``"identity"``; ``"none"``: two plain layers) adds the
+  block's input spikes into the second neuron's membrane;
+* ``FCBlock(128)``: the same with two fully connected layers and an identity shortcut.
+
+The older tuple spellings still work: ``("conv", out, kernel, padding, stride)`` (note: padding
+before stride), ``("fc", out)``, ``("block", out, stride, shortcut)``, ``("fcblock", width[, shortcut])``.
 
 :func:`build` makes the named networks; :func:`custom` makes one from your own table (chapters
 use it for deep stacks); ``shortcuts=False`` gives a residual network's plain twin of the same depth.
+Layers are named by kind and number: ``conv{k}``/``fc{k}``, ``lif{k}`` and ``drop{k}`` for the
+k-th weight layer (a block holds two: its dropout after the block is ``drop{k}`` of the second),
+``pool{j}``/``if{j}`` for the j-th pooling, ``block{i}`` for the i-th block, ``flatten`` once.
 
 No biases anywhere. Dropout (one mask per forward call, shared by all time steps) follows every
 hidden LIF layer, convolutional and fully connected, not the pooling IF neurons; the next layer and
 a residual shortcut take the masked spikes (paper-spec section 5, as the authors' scripts do it).
 The ANN twin (``spiking=False``) uses the same table with ReLU for LIF, no neuron after
 pooling, and a plain linear read-out: the same weight shapes.
+
+Taught in chapter 06 (``book/06_deep_vgg``) and chapter 07 (``book/07_residual``).
 """
 from __future__ import annotations
 
@@ -36,7 +45,70 @@ from .encoding import PoissonEncoder
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
 
-__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "build", "custom", "plain_twin", "Network", "NoShortcut"]
+__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "Conv", "Pool", "FC", "Block", "FCBlock", "entry",
+           "build", "custom", "plain_twin", "Network", "NoShortcut"]
+
+SHORTCUTS = ("conv", "subsample", "identity", "none")
+
+
+# -- the table's entries ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conv:
+    """A convolution (``nn.Conv2d(in, out, kernel, stride, padding)``, no bias), then LIF neurons."""
+
+    out: int
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 1
+
+
+@dataclass(frozen=True)
+class Pool:
+    """2x2 average pooling, then IF neurons."""
+
+
+@dataclass(frozen=True)
+class FC:
+    """A fully connected layer with ``out`` neurons (no bias), then LIF neurons."""
+
+    out: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A residual block: 3x3 conv (stride 1) - LIF - 3x3 conv (``stride``) + shortcut - LIF."""
+
+    out: int
+    stride: int = 1
+    shortcut: str = "conv"
+
+
+@dataclass(frozen=True)
+class FCBlock:
+    """A residual block of two fully connected layers of ``width`` neurons."""
+
+    width: int
+    shortcut: str = "identity"
+
+
+_ENTRIES = (Conv, Pool, FC, Block, FCBlock)
+
+
+def entry(item) -> Conv | Pool | FC | Block | FCBlock:
+    """One layer-table entry in its named form; also accepts ``64``, ``"A"`` and the older tuples."""
+    if isinstance(item, _ENTRIES):
+        return item
+    if isinstance(item, int) and not isinstance(item, bool):
+        return Conv(item)
+    if item == "A":
+        return Pool()
+    if isinstance(item, (tuple, list)) and item and item[0] in ("conv", "fc", "block", "fcblock"):
+        kind, *args = item
+        if kind == "conv":                                    # the old order: out, kernel, padding, stride
+            return Conv(**dict(zip(("out", "kernel", "padding", "stride"), args)))
+        return {"fc": FC, "block": Block, "fcblock": FCBlock}[kind](*args)
+    raise ValueError(f"unknown layer-table entry {item!r}")
 
 
 @dataclass(frozen=True)
@@ -49,30 +121,32 @@ class Table:
 
 
 TABLES: dict[str, Table] = {
-    "mlp": Table((("fc", 128),), False, "not in the paper: a one-hidden-layer network for digits"),
-    "lenet": Table((("conv", 20, 5, 2), "A", ("conv", 50, 5, 2), "A", ("fc", 200)), True,
+    "mlp": Table((FC(128),), False, "not in the paper: a one-hidden-layer network for digits"),
+    "lenet": Table((Conv(20, kernel=5, padding=2), "A", Conv(50, kernel=5, padding=2), "A", FC(200)), True,
                    "paper-spec section 4 (MNIST LeNet)"),
-    "vgg7": Table((64, 64, "A", 128, 128, "A", 256, "A", ("fc", 1024)), False,
+    "vgg7": Table((64, 64, "A", 128, 128, "A", 256, "A", FC(1024)), False,
                   "layer table not confirmed (SVHN VGG7)"),
-    "vgg9": Table((64, 64, "A", 128, 128, "A", 256, 256, 256, "A", ("fc", 1024)), True,
+    "vgg9": Table((64, 64, "A", 128, 128, "A", 256, 256, 256, "A", FC(1024)), True,
                   "paper-spec section 4 (CIFAR-10 VGG9)"),
-    "vgg11": Table((64, "A", 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, ("fc", 1024), ("fc", 1024)),
+    "vgg11": Table((64, "A", 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, FC(1024), FC(1024)),
                    False, "not in the paper: a VGG11 in the same style"),
-    "resnet7": Table((("conv", 64, 3, 1), "A", ("block", 128, 2, "conv"), ("block", 256, 2, "conv"),
-                      ("fc", 1024)), False, "layer table not confirmed (SVHN ResNet7)"),
-    "resnet9": Table((("conv", 64, 3, 1), "A", ("block", 128, 1, "conv"), ("block", 256, 2, "conv"),
-                      ("block", 512, 2, "conv"), ("fc", 1024)), False,
+    "resnet7": Table((64, "A", Block(128, stride=2), Block(256, stride=2), FC(1024)), False,
+                     "layer table not confirmed (SVHN ResNet7)"),
+    "resnet9": Table((64, "A", Block(128), Block(256, stride=2), Block(512, stride=2), FC(1024)), False,
                      "layer table not confirmed (CIFAR-10 ResNet9)"),
-    "resnet11": Table((("conv", 64, 3, 1), "A", ("block", 128, 1, "conv"), ("block", 256, 2, "conv"),
-                       ("block", 512, 1, "conv"), ("block", 512, 2, "subsample"), ("fc", 1024)), True,
+    "resnet11": Table((64, "A", Block(128), Block(256, stride=2), Block(512),
+                       Block(512, stride=2, shortcut="subsample"), FC(1024)), True,
                       "paper-spec section 4 (CIFAR-10 ResNet11)"),
 }
 NAMES: tuple[str, ...] = tuple(TABLES)
-SHORTCUTS = ("conv", "subsample", "identity", "none")
 
 
-def _conv(cin: int, cout: int, kernel: int = 3, padding: int = 1, stride: int = 1) -> nn.Module:
+def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1) -> nn.Module:
     return TimeBatched(nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False))
+
+
+def _linear(fan_in: int, fan_out: int) -> nn.Module:
+    return TimeBatched(nn.Linear(fan_in, fan_out, bias=False))
 
 
 def _compiling() -> bool:
@@ -80,8 +154,10 @@ def _compiling() -> bool:
     return bool(getattr(compiler, "is_compiling", lambda: False)())
 
 
-def _linear(fan_in: int, fan_out: int) -> nn.Module:
-    return TimeBatched(nn.Linear(fan_in, fan_out, bias=False))
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``[T, B, C, H, W]`` laid out as ``[T, B, H, W, C]`` in memory (the same values)."""
+    merged = x.flatten(0, 1)
+    return torch.empty_like(merged, memory_format=torch.channels_last).copy_(merged).view(x.shape)
 
 
 class NoShortcut(nn.Module):
@@ -91,26 +167,120 @@ class NoShortcut(nn.Module):
         return 0.0
 
 
-class Network(nn.Module):
-    """A spiking network (or its ANN twin) built from a :class:`Table` and a :class:`~snnbp.presets.Preset`.
+class _Builder:
+    """Walks a layer table: one method per kind of entry, adding named modules and tracking the
+    activation's shape (``channels`` x ``size`` x ``size`` images, or ``flat`` features)."""
 
-    Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` -> hidden layers ->
-    output integrator -> ``V_out(T) / T`` ``[B, classes]``. ANN twin: the same layers at ``T = 1``.
+    def __init__(self, net: "Network"):
+        self.net, self.layers = net, OrderedDict()
+        self.channels, self.size, self.flat = net.info.channels, net.info.size, None
+        self.weights = self.pools = self.blocks = 0           # layers so far, by kind: for the names
+
+    def add(self, item) -> None:
+        e = entry(item)
+        {Conv: self.conv, Pool: self.pool, FC: self.fc, Block: self.block, FCBlock: self.fcblock}[type(e)](e)
+        if self.size < 1:
+            raise ValueError(f"model {self.net.name!r} shrinks the image below 1x1 on dataset {self.net.dataset!r}")
+
+    def features(self) -> int:
+        """Flatten the images once (the first time a fully connected layer asks); their number."""
+        if self.flat is None:
+            self.layers["flatten"] = Flatten()
+            self.flat = self.channels * self.size * self.size
+        return self.flat
+
+    def neuron_and_dropout(self) -> None:
+        self.layers[f"lif{self.weights}"] = self.net._neuron()
+        self.dropout()
+
+    def dropout(self) -> None:
+        drop = self.net._dropout()
+        if drop is not None:
+            self.layers[f"drop{self.weights}"] = drop
+
+    def conv(self, e: Conv) -> None:
+        self.weights += 1
+        self.layers[f"conv{self.weights}"] = _conv(self.channels, e.out, e.kernel, e.stride, e.padding)
+        self.neuron_and_dropout()
+        self.channels, self.size = e.out, (self.size + 2 * e.padding - e.kernel) // e.stride + 1
+
+    def pool(self, e: Pool) -> None:
+        if self.flat is not None or self.size < 2:
+            raise ValueError(f"model {self.net.name!r} pools below 1x1 on dataset {self.net.dataset!r}")
+        self.pools += 1
+        self.layers[f"pool{self.pools}"] = TimeBatched(nn.AvgPool2d(2))
+        self.layers[f"if{self.pools}"] = self.net._pool_neuron()
+        self.size //= 2
+
+    def fc(self, e: FC) -> None:
+        fan_in = self.features()
+        self.weights += 1
+        self.layers[f"fc{self.weights}"] = _linear(fan_in, e.out)
+        self.neuron_and_dropout()
+        self.flat = e.out
+
+    def block(self, e: Block) -> None:
+        if self.flat is not None:
+            raise ValueError("a convolutional 'block' cannot follow a fully connected layer")
+        first, second = _conv(self.channels, e.out), _conv(e.out, e.out, stride=e.stride)
+        self.residual(first, second, self.net._shortcut(e.shortcut, self.channels, e.out, e.stride))
+        self.channels, self.size = e.out, (self.size - 1) // e.stride + 1
+
+    def fcblock(self, e: FCBlock) -> None:
+        fan_in = self.features()
+        first, second = _linear(fan_in, e.width), _linear(e.width, e.width)
+        self.residual(first, second, self.net._shortcut(e.shortcut, fan_in, e.width, 1))
+        self.flat = e.width
+
+    def residual(self, first: nn.Module, second: nn.Module, shortcut: nn.Module) -> None:
+        net = self.net
+        self.blocks += 1
+        self.weights += 2
+        self.layers[f"block{self.blocks}"] = Residual(first, net._neuron(), net._dropout() or nn.Identity(),
+                                                      second, shortcut, net._neuron())
+        self.dropout()
+
+
+class Network(nn.Module):
+    r"""A spiking network (or its ANN twin) built from a :class:`Table` and a :class:`~snnbp.presets.Preset`.
+
+    Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` -> hidden layers
+    ``features`` -> output layer ``classifier`` (currents ``[T, B, K]``) -> ``readout``
+    :math:`V_{out}(T)/T` ``[B, K]``, where :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
+    ANN twin: the same layers at ``T = 1`` with ReLU, read out at the last (only) step.
+
+    ``channels_last`` is a speed switch only (the same numbers): the encoded input is laid out
+    channels-last (``[T, B, H, W, C]`` in memory) once, and every convolution, neuron and pooling
+    after it keeps that layout; oneDNN's fastest CPU convolutions use it (VGG9, T = 25, batch 16,
+    2 threads: about 25 % less convolution time, benchmarks/README.md). ``None`` (default): on for
+    a convolutional network on the CPU; ``False``: the plain layout everywhere.
+
+    Example::
+
+        >>> net = snnbp.build("lenet", "mnist", timesteps=20)
+        >>> net(torch.rand(4, 1, 28, 28)).shape                  # [B, classes]
+        torch.Size([4, 10])
     """
 
     def __init__(self, name: str, dataset: str, config: presets.Preset, *, spiking: bool = True,
-                 backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True):
+                 backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True,
+                 channels_last: bool | None = None):
         super().__init__()
         self.name, self.dataset, self.config, self.spiking = name, dataset, config, bool(spiking)
         self.info = dataset_info(dataset)
         self.backend = backend
         self.shortcuts = bool(shortcuts)
+        self.channels_last = channels_last
         self.encoder = (PoissonEncoder(config.timesteps, signed=config.signed, rate_scale=config.rate_scale)
                         if spiking else None)
-        layers, features = self._hidden_layers(TABLES[name].layers if layers is None else tuple(layers))
-        self.features = nn.Sequential(layers)
+        builder = _Builder(self)
+        for item in TABLES[name].layers if layers is None else layers:
+            builder.add(item)
+        features = builder.features()
+        self.features = nn.Sequential(builder.layers)
         self.classifier = TimeBatched(nn.Linear(features, self.info.classes, bias=False))
         self.readout = OutputIntegrator(config.leak, config.detach_leak) if spiking else LastStep()
+        self._convolutional = any(isinstance(m, nn.Conv2d) for m in self.features.modules())
         self._init_weights(config.init)
 
     # -- construction -----------------------------------------------------------------------
@@ -127,81 +297,13 @@ class Network(nn.Module):
     def _dropout(self) -> nn.Module | None:
         return TimeFixedDropout(self.config.dropout) if self.config.dropout > 0 else None
 
-    def _hidden_layers(self, table) -> tuple[OrderedDict, int]:
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        channels, size, flat = self.info.channels, self.info.size, None
-        n_weight = n_pool = n_block = 0
-
-        def add_neuron_and_dropout(index: int) -> None:
-            layers[f"lif{index}"] = self._neuron()
-            drop = self._dropout()
-            if drop is not None:
-                layers[f"drop{index}"] = drop
-
-        for item in table:
-            if isinstance(item, int):
-                item = ("conv", item)
-            if item == "A":
-                if flat is not None or size < 2:
-                    raise ValueError(f"model {self.name!r} pools below 1x1 on dataset {self.dataset!r}")
-                n_pool += 1
-                layers[f"pool{n_pool}"] = TimeBatched(nn.AvgPool2d(2))
-                layers[f"if{n_pool}"] = self._pool_neuron()
-                size //= 2
-            elif item[0] == "conv":
-                _, cout, *rest = item
-                kernel, padding, stride = (list(rest) + [3, 1, 1][len(rest):])
-                n_weight += 1
-                layers[f"conv{n_weight}"] = _conv(channels, cout, kernel, padding, stride)
-                add_neuron_and_dropout(n_weight)
-                channels, size = cout, (size + 2 * padding - kernel) // stride + 1
-            elif item[0] in ("block", "fcblock"):
-                n_block += 1
-                n_weight += 2
-                if item[0] == "block":
-                    _, cout, stride, shortcut = item
-                    if flat is not None:
-                        raise ValueError("a convolutional 'block' cannot follow a fully connected layer")
-                    first, second = _conv(channels, cout), _conv(cout, cout, stride=stride)
-                    skip = self._shortcut(shortcut, channels, cout, stride)
-                    channels, size = cout, (size - 1) // stride + 1
-                else:
-                    _, width, *rest = item
-                    if flat is None:
-                        layers["flatten"] = Flatten()
-                        flat = channels * size * size
-                    first, second = _linear(flat, width), _linear(width, width)
-                    skip = self._shortcut(rest[0] if rest else "identity", flat, width, 1)
-                    flat = width
-                layers[f"block{n_block}"] = Residual(
-                    first, self._neuron(), self._dropout() or nn.Identity(), second, skip, self._neuron())
-                drop = self._dropout()
-                if drop is not None:
-                    layers[f"drop{n_weight}"] = drop
-            elif item[0] == "fc":
-                if flat is None:
-                    layers["flatten"] = Flatten()
-                    flat = channels * size * size
-                n_weight += 1
-                layers[f"fc{n_weight}"] = _linear(flat, item[1])
-                add_neuron_and_dropout(n_weight)
-                flat = item[1]
-            else:
-                raise ValueError(f"unknown layer-table entry {item!r}")
-            if size < 1:
-                raise ValueError(f"model {self.name!r} shrinks the image below 1x1 on dataset {self.dataset!r}")
-        if flat is None:
-            layers["flatten"] = Flatten()
-            flat = channels * size * size
-        return layers, flat
-
     def _shortcut(self, kind: str, cin: int, cout: int, stride: int) -> nn.Module:
         """The block's shortcut S(x); ``shortcuts=False`` (the plain twin) drops every one."""
         _checks.choice("shortcut", kind, SHORTCUTS)
         if not self.shortcuts or kind == "none":
             return NoShortcut()
         if kind == "conv":
-            return _conv(cin, cout, kernel=1, padding=0, stride=stride)
+            return _conv(cin, cout, kernel=1, stride=stride, padding=0)
         if cin != cout:
             raise ValueError(f"a {kind!r} shortcut needs equal input and output sizes, got {cin} and {cout}")
         return Subsample(stride) if kind == "subsample" else nn.Identity()
@@ -215,7 +317,7 @@ class Network(nn.Module):
                 fan_in = module.weight[0].numel()
                 nn.init.normal_(module.weight, 0.0, gain / fan_in ** 0.5)
 
-    # -- use ------------------------------------------------------------------------------------
+# -- use ------------------------------------------------------------------------------------
     @property
     def timesteps(self) -> int:
         return self.encoder.steps if self.spiking else 1
@@ -242,10 +344,19 @@ class Network(nn.Module):
         """Images ``[B, C, H, W]`` -> the network's input ``[T, B, C, H, W]`` (``T = 1`` for the ANN)."""
         return self.encoder(x) if self.spiking else x.unsqueeze(0)
 
+    def uses_channels_last(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` lays the encoded input ``x`` out channels-last (see the class docstring)."""
+        if self.channels_last is None:
+            return self._convolutional and x.device.type == "cpu" and x.dim() == 5
+        return bool(self.channels_last) and x.dim() == 5
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _compiling():                  # the NaN check reads a value back: not inside torch.compile
             self.check_input(x)
-        return self.readout(self.classifier(self.features(self.encode(x))))
+        x = self.encode(x)
+        if self.uses_channels_last(x):        # speed only: the same values, another memory layout
+            x = to_channels_last(x)
+        return self.readout(self.classifier(self.features(x)))
 
 
 def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timesteps: int | None = None,
@@ -258,18 +369,11 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     The leak correction belongs to the paper's derivative: choosing another ``surrogate`` turns it
     off unless ``leak_correction`` is given too (its :math:`NG = 0` would silence neurons that never fired).
     ``shortcuts=False`` builds a residual network's plain twin: the same layers without shortcuts.
+    The same as ``custom(TABLES[name], dataset, like=name, ...)``, named ``name``.
     """
     _checks.choice("model", name, NAMES)
-    dataset_info(dataset)
-    if timesteps is not None:
-        _checks.count("timesteps", timesteps)
-    if dropout is not None:
-        _checks.probability("dropout", dropout)
-    if overrides.get("surrogate", "paper") != "paper":
-        overrides.setdefault("leak_correction", False)
-        overrides.setdefault("detach_leak", False)
-    config = presets.get(preset, name, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network(name, dataset, config, spiking=spiking, backend=backend, shortcuts=shortcuts)
+    return custom(TABLES[name], dataset, like=name, spiking=spiking, timesteps=timesteps, dropout=dropout,
+                  preset=preset, backend=backend, shortcuts=shortcuts, name=name, **overrides)
 
 
 def plain_twin(net: Network) -> Network:
@@ -287,17 +391,21 @@ def plain_twin(net: Network) -> Network:
 
 def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool = True,
            timesteps: int | None = None, dropout: float | None = None, preset: str = "paper",
-           backend: str = "fused", shortcuts: bool = True, **overrides) -> Network:
+           backend: str = "fused", shortcuts: bool = True, name: str = "custom", **overrides) -> Network:
     """A network from your own layer table (same grammar as :data:`TABLES`), with the settings of
-    ``preset`` for model ``like``, e.g. ``custom([("fc", 128)] * 9, "digits", like="vgg9")``."""
+    ``preset`` for model ``like``, e.g. ``custom([FC(128)] * 9, "digits", like="vgg9")``."""
     if isinstance(layers, Table):
         layers = layers.layers
     if not isinstance(layers, (list, tuple)) or not layers:
-        raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', ('fc', 128)]")
+        raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
     _checks.choice("like", like, NAMES)
     dataset_info(dataset)
+    if timesteps is not None:
+        _checks.count("timesteps", timesteps)
+    if dropout is not None:
+        _checks.probability("dropout", dropout)
     if overrides.get("surrogate", "paper") != "paper":
         overrides.setdefault("leak_correction", False)
         overrides.setdefault("detach_leak", False)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network("custom", dataset, config, spiking=spiking, backend=backend, layers=layers, shortcuts=shortcuts)
+    return Network(name, dataset, config, spiking=spiking, backend=backend, layers=tuple(layers), shortcuts=shortcuts)

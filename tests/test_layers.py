@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from snnbp.layers import OutputIntegrator, TimeBatched, TimeFixedDropout
+import snnbp
+from snnbp.layers import OutputIntegrator, TimeBatched, TimeFixedDropout, output_membrane
 
 
 def test_time_fixed_dropout_uses_one_mask_for_all_steps():
@@ -27,6 +28,9 @@ def test_output_integrator_is_the_leaky_membrane_over_t():
     for t in range(5):
         v = 0.9 * (v + current[t])
     assert torch.allclose(OutputIntegrator(0.9)(current), v / 5, atol=1e-6)
+    # the per-step membrane and the one-sum read-out are the same equation
+    assert torch.allclose(output_membrane(current, 0.9)[-1] / 5, OutputIntegrator(0.9)(current), atol=1e-6)
+    assert torch.allclose(output_membrane(current, 0.9)[-1], v, atol=1e-6)
 
 
 def test_time_batched_equals_a_loop():
@@ -35,14 +39,43 @@ def test_time_batched_equals_a_loop():
     assert torch.allclose(TimeBatched(conv)(x), torch.stack([conv(x[t]) for t in range(4)]), atol=1e-6)
 
 
-def test_time_batched_convolution_runs_channels_last_on_the_cpu():
-    """oneDNN's faster layout; the values stay those of the per-step convolution."""
+def test_time_batched_keeps_the_memory_layout():
     conv = torch.nn.Conv2d(2, 3, 3, padding=1, bias=False)
-    y = TimeBatched(conv)(torch.rand(4, 5, 2, 6, 6))
+    x = torch.rand(4, 5, 2, 6, 6)
+    assert TimeBatched(conv)(x).is_contiguous()
+    y = TimeBatched(conv)(snnbp.models.to_channels_last(x))
     assert y.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
-    assert not y.is_contiguous()
-    linear = TimeBatched(torch.nn.Linear(3, 2))(torch.rand(4, 5, 3))
-    assert linear.is_contiguous()
+    torch.testing.assert_close(y, TimeBatched(conv)(x))
+
+
+@pytest.mark.parametrize("layers,dataset", [([8, "A", snnbp.models.Block(8, stride=2)], "cifar10"),
+                                            ([snnbp.models.Conv(4, kernel=5, padding=2), "A", 6, "A"], "mnist")])
+def test_network_runs_channels_last_on_the_cpu_with_the_same_numbers(layers, dataset):
+    """The speed switch: the encoded input is laid out channels-last once, every convolution after it
+    keeps that layout, and the outputs and gradients are those of the plain layout. (An input with one
+    channel cannot carry a layout through TimeBatched's reshape: there the switch changes nothing.)"""
+    torch.manual_seed(0)
+    net = snnbp.models.custom(layers, dataset, like="vgg9", timesteps=3, dropout=0.0)
+    x = torch.rand(2, net.info.channels, net.info.size, net.info.size)
+    layouts = []
+    hook = lambda m, args, out: layouts.append(out.flatten(0, 1).is_contiguous(memory_format=torch.channels_last))  # noqa: E731
+    handles = [m.register_forward_hook(hook) for m in net.modules()
+               if isinstance(m, TimeBatched) and isinstance(m.module, torch.nn.Conv2d)]
+    assert net.uses_channels_last(net.encode(x))
+    results = []
+    for switch in (None, False):
+        net.channels_last = switch
+        torch.manual_seed(1)
+        out = net(x)
+        results.append((out, torch.autograd.grad(out.sum(), list(net.parameters()))))
+    for h in handles:
+        h.remove()
+    n = len(layouts) // 2
+    assert all(layouts[:n]) == (net.info.channels > 1) and not any(layouts[n:])
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert not snnbp.build("mlp", "digits").uses_channels_last(torch.rand(4, 2, 1, 8, 8))
 
 
 def test_dropout_mask_does_not_depend_on_memory_layout():

@@ -18,21 +18,23 @@ def weights_from_table(name, dataset, classes=10):
     flat, total = None, 0
     for item in models.TABLES[name].layers:
         if isinstance(item, int):
-            item = ("conv", item, 3, 1)
+            item = models.Conv(item)
         if item == "A":
             size //= 2
-        elif item[0] == "conv":
-            _, out, k, pad = item
-            total += channels * out * k * k
-            channels, size = out, size + 2 * pad - k + 1
-        elif item[0] == "block":
-            _, out, stride, shortcut = item
-            total += channels * out * 9 + out * out * 9 + (channels * out if shortcut == "conv" else 0)
-            channels, size = out, (size - 1) // stride + 1
-        elif item[0] == "fc":
+        elif isinstance(item, models.Conv):
+            k, pad = item.kernel, item.padding
+            total += channels * item.out * k * k
+            channels, size = item.out, size + 2 * pad - k + 1
+        elif isinstance(item, models.Block):
+            out = item.out
+            total += channels * out * 9 + out * out * 9 + (channels * out if item.shortcut == "conv" else 0)
+            channels, size = out, (size - 1) // item.stride + 1
+        elif isinstance(item, models.FC):
             flat = flat or channels * size * size
-            total += flat * item[1]
-            flat = item[1]
+            total += flat * item.out
+            flat = item.out
+        else:
+            raise AssertionError(f"unexpected entry {item!r}")
     return total + (flat or channels * size * size) * classes
 
 
@@ -227,8 +229,35 @@ def test_init_gain_scales_the_weights():
     assert w.std().item() == pytest.approx(0.5 * (2 / 64) ** 0.5, rel=0.05)
 
 
+def test_old_and_named_table_spellings_build_the_same_network():
+    old = [("conv", 8, 5, 2), "A", ("block", 8, 2, "subsample"), ("fc", 16), ("fcblock", 16, "none")]
+    new = [models.Conv(8, kernel=5, padding=2), models.Pool(), models.Block(8, stride=2, shortcut="subsample"),
+           models.FC(16), models.FCBlock(16, "none")]
+    assert [models.entry(item) for item in old] == new
+    assert models.entry(("conv", 8, 3, 0, 2)) == models.Conv(8, kernel=3, stride=2, padding=0)
+    assert models.entry(64) == models.Conv(64) and models.entry("A") == models.Pool()
+    torch.manual_seed(0)
+    a = models.custom(old, "digits", like="vgg9")
+    torch.manual_seed(0)
+    b = models.custom(new, "digits", like="vgg9")
+    assert str(a) == str(b)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert [n for n, _ in a.features.named_children()] == [
+        "conv1", "lif1", "drop1", "pool1", "if1", "block1", "drop3", "flatten", "fc4", "lif4", "drop4", "block2", "drop6"]
+
+
+def test_build_is_custom_with_the_models_table():
+    torch.manual_seed(0)
+    a = models.build("resnet7", "digits", timesteps=3)
+    torch.manual_seed(0)
+    b = models.custom(models.TABLES["resnet7"], "digits", like="resnet7", timesteps=3)
+    assert a.name == "resnet7" and b.name == "custom" and str(a) == str(b)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 @pytest.mark.parametrize("layers, error, match", [
     ([], TypeError, "non-empty"),
+    ([("pool",)], ValueError, "unknown layer-table entry"),
     ([("fc", 8), ("block", 8, 1, "conv")], ValueError, "cannot follow"),
     ([("block", 8, 1, "skip")], ValueError, "unknown shortcut 'skip'.*'subsample'"),
     ([("fc", 8), ("fcblock", 16, "identity")], ValueError, "equal input and output"),
