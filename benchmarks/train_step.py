@@ -86,7 +86,7 @@ def run_timing(args) -> dict:
 
     torch.set_num_threads(args.threads)
     if args.allocator == "reuse":
-        snnbp.runtime.reuse_freed_memory()            # as snnbp.train.fit does on the CPU, for every impl
+        snnbp.runtime.reuse_freed_memory()            # as python -m snnbp.train does on the CPU, for every impl
     cuda = args.device.startswith("cuda")
     net, images, labels = _setup(args.model, args.timesteps, args.batch, args.device,
                                  spiking=args.impl != "ann")
@@ -245,51 +245,101 @@ def markdown(machine: dict, table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=None, help="default: lenet vgg9 resnet11")
-    parser.add_argument("--timesteps", nargs="+", type=int, default=None,
+def _grid_cell(text: str) -> list[tuple[str, int]]:
+    """``--grid`` cell ``MODEL:T[,T...]`` -> ``[(model, T), ...]`` (argparse ``type=``)."""
+    from snnbp import _checks
+    from snnbp.models import NAMES
+
+    model, _, steps = text.partition(":")
+    try:
+        cells = [(_checks.choice_arg(NAMES)(model), _checks.count_arg(1)(t)) for t in steps.split(",")]
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"expected MODEL:T[,T...] (e.g. vgg9:8,25) with MODEL one of "
+                                         f"{', '.join(NAMES)} and T >= 1; {text!r}: {err}") from None
+    return cells
+
+
+def _env_item(text: str) -> tuple[str, str]:
+    """``--env`` item ``KEY=VALUE`` (argparse ``type=``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. MALLOC_MMAP_MAX_=0), got {text!r}")
+    return key, value
+
+
+def _device(text: str) -> str:
+    """``--device``: ``cpu``, ``cuda`` or ``cuda:N``, refused where no GPU is visible (argparse ``type=``)."""
+    from snnbp.train import DeviceUnavailable, resolve_device
+
+    try:
+        return str(resolve_device(text))
+    except (ValueError, DeviceUnavailable) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from snnbp import _checks
+    from snnbp.models import NAMES
+
+    count = _checks.count_arg
+    parser = _checks.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", type=_checks.choice_arg(NAMES), default=None,
+                        help="default: lenet vgg9 resnet11")
+    parser.add_argument("--timesteps", nargs="+", type=count(1), default=None,
                         help="default: lenet 8 25 100; vgg9 and resnet11 8 25")
-    parser.add_argument("--grid", nargs="+", default=None, metavar="MODEL:T,T",
+    parser.add_argument("--grid", nargs="+", type=_grid_cell, default=None, metavar="MODEL:T,T",
                         help="explicit cells, e.g. vgg9:25 lenet:8,25 (overrides --models/--timesteps)")
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=count(1), default=16)
+    parser.add_argument("--threads", type=count(1), default=2)
+    parser.add_argument("--warmup", type=count(0), default=1)
+    parser.add_argument("--repeats", type=count(1), default=3)
     parser.add_argument("--allocator", choices=("reuse", "default"), default="reuse",
                         help="reuse: every timed process calls snnbp.runtime.reuse_freed_memory() first, as "
-                             "snnbp.train.fit does on the CPU; default: glibc as it comes")
-    parser.add_argument("--rounds", type=int, default=1,
+                             "python -m snnbp.train does on the CPU; default: glibc as it comes")
+    parser.add_argument("--rounds", type=count(1), default=1,
                         help="run the implementations this many times in turn, each in a fresh process, "
                              "and pool their steps (evens out a machine whose speed drifts)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", type=_device, help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--no-check", action="store_true", help="skip the equal-spikes check")
-    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--env", nargs="*", type=_env_item, default=[], metavar="KEY=VALUE",
                         help="extra environment for the timed processes, e.g. MALLOC_MMAP_MAX_=0")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--quick", action="store_true", help="lenet, T=8, 1 repeat: a smoke test")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
     # internal: one configuration in a child process
     parser.add_argument("--child", choices=("check", "time"), help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     parser.add_argument("--child-timesteps", type=int, dest="child_timesteps", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv=None) -> int:
+    """Run the grid; a user's mistake is one line ``error: ...`` on stderr and status 2."""
+    from snnbp import _checks
+
+    args = _parser().parse_args(argv)
+    return _checks.run_command(lambda: _run(args), debug=args.debug or bool(args.child))
+
+
+def _run(args) -> int:
     if args.child:
         args.timesteps = args.child_timesteps
         result = run_check(args) if args.child == "check" else run_timing(args)
         print(json.dumps(result))
-        return
+        return 0
 
+    if args.out.exists() and not args.out.is_dir():
+        raise FileExistsError(f"--out {args.out} is a file, not a folder")
     if args.quick:
         args.models, args.timesteps, args.repeats, args.warmup = ["lenet"], [8], 1, 1
     models = args.models or list(DEFAULT_GRID)
-    env_extra = dict(item.split("=", 1) for item in args.env)
+    env_extra = dict(args.env)
     grid = [(m, t) for m in models for t in (args.timesteps or DEFAULT_GRID.get(m, (8, 25)))]
     if args.grid:
-        grid = [(cell.split(":")[0], int(t)) for cell in args.grid for t in cell.split(":")[1].split(",")]
+        grid = [cell for cells in args.grid for cell in cells]
     rows = []
     for model, timesteps in grid:
         results = {}
@@ -314,7 +364,8 @@ def main(argv=None) -> None:
     (args.out / f"{stem}.json").write_text(json.dumps({"machine": machine, "table": table, "rows": rows}, indent=1))
     (args.out / f"{stem}.md").write_text(markdown(machine, table))
     print(markdown(machine, table))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,18 +21,20 @@ confirmed, the CIFAR-10 values are used; no augmentation.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 __all__ = ["DatasetInfo", "DATASETS", "NAMES", "info", "digits", "DEFAULT_ROOT", "data_root",
-           "DatasetNotFound", "ImageDataset", "dataset", "transform", "loaders",
+           "DatasetNotFound", "DataFileError", "ImageDataset", "dataset", "transform", "loaders",
            "read_idx", "read_mnist", "read_cifar10", "read_svhn"]
 
 
@@ -129,9 +131,12 @@ def _ensure(dataset: str, root: Path, split: str, download: bool) -> list[Path]:
     if not missing:
         return files
     flag = "--data-root DIR (or the environment variable SNNBP_DATA)"
+    others = [name for name in ("mnist", "cifar10", "svhn")
+              if name != dataset and all(_present(f) for f in _files(name, root)[split])]
+    held = f"; the folder holds {' and '.join(others)} (--dataset {others[0]}?)" if others else ""
     if not download:
         raise DatasetNotFound(
-            f"{dataset} ({split}) not found in data folder {root} (missing {missing[0]}), and downloading is "
+            f"{dataset} ({split}) not found in data folder {root} (missing {missing[0]}{held}), and downloading is "
             f"off (--no-download / download=False). Pass {flag} pointing at a folder that holds it, "
             f"or allow the download (download=True, i.e. drop --no-download).")
     import torchvision.datasets as tvd
@@ -153,37 +158,124 @@ def _ensure(dataset: str, root: Path, split: str, download: bool) -> list[Path]:
 
 
 # -- readers for torchvision's on-disk formats ----------------------------------------------------
+class DataFileError(ValueError):
+    """A dataset file that is damaged (cut short, not decodable), of the wrong kind, or inconsistent
+    with its partner (image and label counts differ). The message names the file and what was expected."""
+
+
+_REFETCH = "delete it and download it again (drop --no-download), or copy it again from a good source"
+
+
 def _open(path: Path):
     return open(path, "rb") if path.exists() else gzip.open(str(path) + ".gz", "rb")
 
 
+def _name(path: Path) -> Path:
+    return path if path.exists() or not Path(str(path) + ".gz").exists() else Path(str(path) + ".gz")
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (LeCun's MNIST format, optionally ``.gz``): a big-endian header
-    ``0x00 0x00 <dtype 0x08 = uint8> <ndim>``, ``ndim`` uint32 sizes, then the raw array."""
-    with _open(Path(path)) as f:
-        data = f.read()
-    if data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (header {data[:4]!r})")
+    ``0x00 0x00 <dtype 0x08 = uint8> <ndim>``, ``ndim`` uint32 sizes, then the raw array.
+
+    Raises :class:`DataFileError` naming the file when the header is not an unsigned-byte IDX
+    header or the file is shorter or longer than its header says."""
+    path = Path(path)
+    try:
+        with _open(path) as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise DataFileError(f"{_name(path)} is damaged: not a readable gzip file ({err}); {_REFETCH}") from None
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08" or not 1 <= data[3] <= 4:
+        raise DataFileError(f"{_name(path)} is not an unsigned-byte IDX file (it starts with {data[:4]!r}; "
+                            f"MNIST's files start with 00 00 08 01 for labels, 00 00 08 03 for images); {_REFETCH}")
     ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataFileError(f"{_name(path)} is damaged: {len(data)} bytes, shorter than its own header "
+                            f"({header} bytes); {_REFETCH}")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    expected = header + math.prod(shape)
+    if len(data) != expected:
+        raise DataFileError(f"{_name(path)} is damaged: its header describes an array of shape {list(shape)}, "
+                            f"{expected:,} bytes in all, but the file holds {len(data):,} bytes; {_REFETCH}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def read_mnist(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST as ``(images uint8 [N, 1, 28, 28], labels int64 [N])``."""
+    """MNIST as ``(images uint8 [N, 1, 28, 28], labels int64 [N])``; the images file must hold
+    ``[N, 28, 28]`` and the labels file ``[N]`` (else :class:`DataFileError`)."""
     images, labels = read_idx(files[0]), read_idx(files[1])
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataFileError(f"{_name(files[0])} is not an MNIST image file: it holds an array of shape "
+                            f"{list(images.shape)}, expected [N, 28, 28]")
+    if labels.ndim != 1:
+        raise DataFileError(f"{_name(files[1])} is not an MNIST label file: it holds an array of shape "
+                            f"{list(labels.shape)}, expected [N]")
     return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+def _numpy_globals() -> dict[tuple[str, str], Any]:
+    """The few numpy functions a pickled uint8 array needs (both numpy 1's and numpy 2's module names)."""
+    found = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for maker in (np.zeros(1).__reduce__()[0], np.zeros(1).__reduce_ex__(5)[0], np.int64(0).__reduce__()[0]):
+        module = maker.__module__
+        for alias in {module, module.replace("numpy._core", "numpy.core")}:
+            found[(alias, maker.__name__)] = maker
+    return found
+
+
+def _latin1(text: str, encoding: str) -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes, restricted to latin-1."""
+    if encoding.lower().replace("-", "") != "latin1":
+        raise pickle.UnpicklingError(f"unexpected encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+class _Refused(pickle.UnpicklingError):
+    """A pickle asked for a class or function that a data file never needs."""
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that builds dicts, lists, strings, numbers and numpy arrays and nothing else:
+    a file that asks for any other class or function (which could run code) is refused."""
+
+    allowed = {**_numpy_globals(), ("_codecs", "encode"): _latin1}
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise _Refused(f"{module}.{name}") from None
 
 
 def read_cifar10(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
     """CIFAR-10 python batches (dicts with ``data`` uint8 [N, 3072] and ``labels``) as
-    ``(images uint8 [N, 3, 32, 32], labels int64 [N])``."""
+    ``(images uint8 [N, 3, 32, 32], labels int64 [N])``. The pickles are read with an unpickler
+    that only builds plain values and numpy arrays, so a crafted file cannot run code."""
     images, labels = [], []
     for path in files:
-        with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="latin1")
-        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.extend(batch["labels"] if "labels" in batch else batch["fine_labels"])
+        try:
+            with open(path, "rb") as f:
+                batch = _ArrayUnpickler(f, encoding="latin1").load()
+        except _Refused as err:
+            raise DataFileError(f"refusing to read {path}: it asks for {err}, which a CIFAR-10 batch never needs "
+                                f"(reading it could run code); {_REFETCH}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
+            raise DataFileError(f"{path} is damaged or not a CIFAR-10 python batch ({err or type(err).__name__}); "
+                                f"{_REFETCH}") from None
+        data = batch.get("data") if isinstance(batch, dict) else None
+        found = batch.get("labels", batch.get("fine_labels")) if isinstance(batch, dict) else None
+        if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 or found is None:
+            raise DataFileError(f"{path} is not a CIFAR-10 python batch: expected a dict with 'data' "
+                                f"(uint8 [N, 3072]) and 'labels' ([N])")
+        if len(found) != len(data):
+            raise DataFileError(f"{path} holds {len(data)} images but {len(found)} labels; {_REFETCH}")
+        if len(found) and not 0 <= min(found) <= max(found) < 10:
+            raise DataFileError(f"{path} holds labels from {min(found)} to {max(found)}, but CIFAR-10 has 10 classes "
+                                "(0..9): is it a CIFAR-100 file?")
+        images.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(found)
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long)
 
 
@@ -192,10 +284,39 @@ def read_svhn(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
     digit 0) as ``(images uint8 [N, 3, 32, 32], labels int64 [N])``."""
     import scipy.io
 
-    mat = scipy.io.loadmat(str(files[0]))
-    images = np.transpose(mat["X"], (3, 2, 0, 1))
-    labels = mat["y"].astype(np.int64).reshape(-1) % 10
+    try:
+        mat = scipy.io.loadmat(str(files[0]))
+    except Exception as err:  # scipy raises many kinds for a cut or foreign file; none runs code
+        raise DataFileError(f"{files[0]} is damaged or not a MATLAB file ({err or type(err).__name__}); "
+                            f"{_REFETCH}") from None
+    x, y = mat.get("X"), mat.get("y")
+    if x is None or y is None or x.ndim != 4 or x.shape[:3] != (32, 32, 3) or y.size != x.shape[3]:
+        raise DataFileError(f"{files[0]} is not an SVHN file: expected 'X' [32, 32, 3, N] and 'y' [N, 1], found "
+                            f"{'X ' + str(list(x.shape)) if x is not None else 'no X'}, "
+                            f"{'y ' + str(list(y.shape)) if y is not None else 'no y'}")
+    images = np.transpose(x, (3, 2, 0, 1))
+    labels = y.astype(np.int64).reshape(-1) % 10
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels)
+
+
+def _check_read(name: str, split: str, files: list[Path], images: torch.Tensor, labels: torch.Tensor) -> None:
+    """Refuse what was read unless the images have the dataset's shape, there is one label per
+    image and every label is a class of the dataset; the error names the files."""
+    meta = info(name)
+    shown = ", ".join(str(_name(f)) for f in files)
+    if len(images) != len(labels):
+        raise DataFileError(f"{name} ({split}): {shown} hold {len(images)} images but {len(labels)} labels: the "
+                            "files come from different sets or one is damaged; delete them and download them again "
+                            "(drop --no-download), or copy them again from a good source")
+    if not len(labels):
+        raise DataFileError(f"{name} ({split}): {shown} hold no images")
+    if tuple(images.shape[1:]) != (meta.channels, meta.size, meta.size):
+        raise DataFileError(f"{name} ({split}): {shown} hold images of shape {list(images.shape[1:])}, "
+                            f"expected {[meta.channels, meta.size, meta.size]}")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= meta.classes:
+        raise DataFileError(f"{name} ({split}): {shown} hold labels from {low} to {high}, but {name} has "
+                            f"{meta.classes} classes (0..{meta.classes - 1}); is it another dataset's file?")
 
 
 _READERS: dict[str, Callable] = {"mnist": read_mnist, "cifar10": read_cifar10, "svhn": read_svhn}
@@ -253,13 +374,18 @@ def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None =
     if augment is None:
         augment = name == "cifar10"
     root = data_root(root)
-    images, labels = _READERS[name](_ensure(name, root, split, download))
+    files = _ensure(name, root, split, download)
+    images, labels = _READERS[name](files)
+    _check_read(name, split, files, images, labels)
     return ImageDataset(images, labels, transform(name, augment=bool(augment) and split == "train"))
 
 
-def _subset(data: Dataset, n: int | None, seed: int) -> Dataset:
-    """A fixed random choice of ``n`` examples (all of them where ``n`` is None or too large)."""
-    if n is None or n >= len(data):
+def _subset(data: Dataset, n: int | None, seed: int, what: str = "subset") -> Dataset:
+    """A fixed random choice of ``n`` examples (all of them where ``n`` is None or their number);
+    ``n`` outside ``1..len(data)`` is refused (``what`` names the argument in the message)."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(data)):
+        raise ValueError(f"{what}: {n!r} asked for, but there are {len(data)}; choose 1 to {len(data)}")
+    if n is None or n == len(data):
         return data
     chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
     return Subset(data, chosen.sort().values.tolist())
@@ -289,8 +415,10 @@ def loaders(dataset: str, batch_size: int, *, root: str | os.PathLike | None = N
 
     _checks.count("batch_size", batch_size)
     n_train, n_test = subset if isinstance(subset, tuple) else (subset, None)
-    train = _subset(dataset_fn(dataset, "train", root=root, download=download, augment=augment), n_train, seed)
-    test = _subset(dataset_fn(dataset, "test", root=root, download=download, augment=False), n_test, seed + 1)
+    train = _subset(dataset_fn(dataset, "train", root=root, download=download, augment=augment), n_train, seed,
+                    f"subset (--subset) of the {dataset} training images")
+    test = _subset(dataset_fn(dataset, "test", root=root, download=download, augment=False), n_test, seed + 1,
+                   f"test subset (--test-subset) of the {dataset} test images")
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     if distributed is None:

@@ -27,7 +27,6 @@ confirmed (paper-spec section 6); these numbers are this library's model.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -177,26 +176,34 @@ def _mean_hidden_rate(rec) -> float | None:
 # -- run folders --------------------------------------------------------------------------------------
 def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: str | torch.device = "cpu"):
     """Rebuild the model of a run folder from ``config.json`` and load ``best.pt`` (or ``last.pt``).
-    Returns ``(model, config_dict)``."""
+    Returns ``(model, config_dict)``. The checkpoint is read safely (``weights_only``, see
+    :func:`snnbp.train.load_checkpoint`); a missing, damaged or mismatched file is an error that
+    names it."""
     from . import _checks
     from .models import build
-    from .train import load_checkpoint
+    from .train import BEST, LAST, CheckpointError, load_checkpoint, read_config
 
     run_dir = Path(run_dir)
     _checks.choice("checkpoint", checkpoint, ("best", "last"))
-    config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: no config.json")
-    cfg = json.loads(config_path.read_text())
-    path = run_dir / f"{checkpoint}.pt"
+    cfg = read_config(run_dir)
+    path = run_dir / (BEST if checkpoint == "best" else LAST)
+    other = "--checkpoint last" if checkpoint == "best" else "--checkpoint best"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training "
-                                f"or pass --checkpoint last)")
+        raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training or pass {other})")
     preset = dict(cfg["preset"])
     fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in preset.items()
               if k not in ("name", "model", "dataset")}
     model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=preset["name"], **fields)
-    model.load_state_dict(load_checkpoint(path, map_location=device)["model"])
+    try:
+        state = load_checkpoint(path, map_location=device)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err}; evaluate the run's other checkpoint instead ({other})", err.kind) from None
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, TypeError, AttributeError) as err:
+        detail = " ".join(str(err).split())[:160]
+        raise CheckpointError(f"{path} does not fit the {cfg['model']} of {run_dir / 'config.json'} ({detail}...); "
+                              "was it copied from another run?", "foreign") from None
     return model, cfg
 
 
@@ -209,6 +216,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None =
     from torch.utils.data import DataLoader
 
     from . import data
+    from .train import save_atomic
 
     run_dir = Path(run_dir)
     model, cfg = load_run(run_dir, checkpoint=checkpoint)
@@ -216,12 +224,12 @@ def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None =
         model.timesteps = timesteps
     n = test_subset if test_subset is not None else cfg.get("test_subset")
     test = data._subset(data.dataset(cfg["dataset"], "test", root=root or cfg.get("data_root"), download=download),
-                        n, (cfg.get("seed") or 0) + 1)
+                        n, (cfg.get("seed") or 0) + 1, f"test subset (--test-subset) of {cfg['dataset']}'s test images")
     loader = DataLoader(test, batch_size=batch_size or cfg["preset"]["batch_size"], shuffle=False)
     result = analyse(model, loader, device=device, seed=seed, quiet=quiet)
     result.update({"run": run_dir.name, "model": cfg["model"], "dataset": cfg["dataset"],
                    "checkpoint": checkpoint, "trained_timesteps": cfg.get("timesteps")})
-    (run_dir / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_atomic(json.dumps(result, indent=2) + "\n", run_dir / "evaluation.json")
     result["plots"] = [str(p) for p in plot(result, run_dir)]
     return result
 
@@ -270,28 +278,32 @@ def _save(fig, path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m snnbp.evaluate",
-                                description="Accuracy vs time steps, firing rates, operations and energy of a run.")
-    p.add_argument("run_dir")
+    """``python -m snnbp.evaluate RUN_DIR``: 0 when evaluated; a user's mistake is one line
+    ``error: ...`` on stderr with status 2 (bad arguments, run folder or files) or 1."""
+    from . import _checks
+
+    count = _checks.count_arg
+    p = _checks.ArgumentParser(prog="python -m snnbp.evaluate",
+                               description="Accuracy vs time steps, firing rates, operations and energy of a run.")
+    p.add_argument("run_dir", help="a run folder written by python -m snnbp.train")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    p.add_argument("--timesteps", type=int, help="evaluate up to this many steps (default: the trained T)")
-    p.add_argument("--test-subset", type=int, help="a fixed random subset of M test images (default: the run's)")
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--timesteps", type=count(1), help="evaluate up to this many steps >= 1 (default: the trained T)")
+    p.add_argument("--test-subset", type=count(1), help="a fixed random subset of M >= 1 test images (default: the run's)")
+    p.add_argument("--batch-size", type=count(1), help="images per batch >= 1 (default: the run's)")
     p.add_argument("--data-root", help="data folder (default: the run's, else $SNNBP_DATA)")
     p.add_argument("--no-download", action="store_true")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count(0), default=0, help="seed of the Poisson input >= 0")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
     args = p.parse_args(argv)
-    from .data import DatasetNotFound
+    return _checks.run_command(lambda: _evaluate_command(args), debug=args.debug)
 
-    try:
-        r = evaluate_run(args.run_dir, root=args.data_root, download=not args.no_download,
-                         test_subset=args.test_subset, timesteps=args.timesteps, batch_size=args.batch_size,
-                         checkpoint=args.checkpoint, device=args.device, seed=args.seed, quiet=args.quiet)
-    except (FileNotFoundError, DatasetNotFound) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+
+def _evaluate_command(args) -> int:
+    r = evaluate_run(args.run_dir, root=args.data_root, download=not args.no_download,
+                     test_subset=args.test_subset, timesteps=args.timesteps, batch_size=args.batch_size,
+                     checkpoint=args.checkpoint, device=args.device, seed=args.seed, quiet=args.quiet)
     t = r["totals"]
     print(f"{r['model']} on {r['dataset']}: accuracy {r['accuracy']:.4f} at T={r['timesteps']} "
           f"({r['examples']} test images); mean firing rate {r['mean_firing_rate']}")

@@ -15,9 +15,10 @@ freed memory instead of returning it, so that from the second step on the same p
 
 much as starting Python with ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647`` would
 (``mallopt`` takes a C ``int``, so 2 GiB of free memory at the top of the heap is the most it keeps).
-The cost: the process keeps its peak memory until it exits. :func:`snnbp.train.fit` calls it for
-CPU runs; it does nothing on a GPU's memory (PyTorch caches CUDA memory itself) and nothing
-outside Linux with glibc.
+The cost: the process keeps its peak memory until it exits, so it is asked for, never implied:
+``python -m snnbp.train`` and the benchmarks switch it on, :func:`snnbp.train.fit` does with
+``reuse_memory=True`` on the CPU (a notebook kernel keeps its memory only when told to). It does
+nothing on a GPU's memory (PyTorch caches CUDA memory itself) and nothing outside Linux with glibc.
 """
 from __future__ import annotations
 

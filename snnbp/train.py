@@ -10,10 +10,17 @@ gradients through the neurons' custom backward (summed over all :math:`T` steps)
 step, i.e. the parameters change once per mini-batch, after the last time step (paper-spec 3).
 
 A run folder holds ``config.json`` (every resolved setting, versions, device), ``metrics.csv``
-(one row per epoch), ``last.pt`` and ``best.pt``. Checkpoints are written to a temporary file
-and renamed, so a crash while saving leaves the previous checkpoint intact; ``resume`` restores
-model, optimiser, scheduler, epoch and every random state (torch, CUDA, numpy, python and the
-data loader's shuffling generator), so an interrupted run continues bit for bit on the CPU.
+(one row per epoch), ``last.pt`` (with the epoch before kept as ``last.prev.pt``) and ``best.pt``.
+Every file is written to a temporary file and renamed, so a crash while saving leaves the
+previous one intact, and should ``last.pt`` still be damaged later (a cut copy), ``resume``
+continues from ``last.prev.pt`` with a warning. ``resume`` restores model, optimiser, scheduler,
+epoch and every random state (torch, CUDA, numpy, python and the data loader's shuffling
+generator), so an interrupted run continues bit for bit on the CPU.
+
+Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain values only, so a
+checkpoint from someone else cannot run code (format 2; format 1, which stored numpy's RNG state
+as an array, still loads). On the command line, a mistake in the arguments or a damaged file is
+one line ``error: ...`` and exit status 2; ``--debug`` shows the traceback.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import math
 import os
 import platform
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,18 +48,27 @@ from . import _checks, runtime
 from .presets import Preset
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
-           "SummedSquaredError", "TrainingDiverged", "resolve_device", "save_atomic", "load_checkpoint",
-           "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
+           "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError", "CheckpointError",
+           "resolve_device", "save_atomic", "load_checkpoint", "read_config", "read_metrics", "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
 
 METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
 LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("multistep", "cosine")
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2   # 2: random states as tensors and plain values; 1: numpy's state as a tuple with an array
+LAST, PREVIOUS, BEST = "last.pt", "last.prev.pt", "best.pt"
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left as it was."""
+
+    exit_code = 1                                           # the command line: one line, status 1
+
+
+class DeviceUnavailable(RuntimeError):
+    """The requested device is not there (e.g. ``"cuda"`` without a GPU)."""
+
+    exit_code = 2
 
 
 # -- the pieces a Preset names ---------------------------------------------------------------------
@@ -116,7 +133,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu or auto")
+        raise DeviceUnavailable(f"device {device!r} (--device) requested, but torch sees no CUDA GPU "
+                                "(torch.cuda.is_available() is False); use --device cpu or auto")
     return torch.device(device)
 
 
@@ -233,39 +251,143 @@ def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch
 
 
 # -- run folders ------------------------------------------------------------------------------------
-def save_atomic(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to ``path`` through a temporary file and ``os.replace``: readers see either the
-    old file or the complete new one, never a half-written one."""
+class RunFolderError(ValueError):
+    """A run folder's file that cannot be used (damaged, not snnbp's, from a newer snnbp); the
+    message names the file and what the user can do."""
+
+
+class CheckpointError(RunFolderError):
+    """A checkpoint that cannot be used; ``kind`` says why: ``"damaged"`` (cut short, not a torch
+    file), ``"foreign"`` (not written by snnbp), ``"newer"`` (a newer checkpoint format) or
+    ``"unsafe"`` (it would import code)."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def save_atomic(obj: Any, path: str | os.PathLike, *, keep_previous: str | os.PathLike | None = None) -> None:
+    """Write ``obj`` to ``path`` through a temporary file and ``os.replace``: readers see either the
+    old file or the complete new one, never a half-written one. A ``str`` is written as UTF-8 text,
+    anything else with ``torch.save``.
+
+    ``keep_previous``: move the file already at ``path`` there first, so that a good copy
+    survives should the new one be damaged later (each rename is atomic; between the two, the
+    good copy is at ``keep_previous``). An ``OSError`` (disk full, no permission) names ``path``
+    and leaves what was there.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            if isinstance(obj, str):
+                f.write(obj.encode())
+            else:
+                torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
+        if keep_previous is not None and path.exists():
+            os.replace(path, keep_previous)
         os.replace(tmp, path)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {path} ({err.strerror or err}); the file there before is "
+                                 "left as it was") from err
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _format_1_globals() -> list:
+    """Exactly what a format-1 checkpoint's numpy RNG state (a uint32 array) needs from numpy:
+    the array and dtype constructors, which only build arrays, so ``weights_only`` stays safe."""
+    reconstruct, uint32 = np.zeros(1).__reduce__()[0], type(np.dtype(np.uint32))
+    return [np.ndarray, np.dtype, (uint32, f"numpy.dtypes.{uint32.__name__}"),
+            *[(reconstruct, f"{module}.multiarray._reconstruct") for module in ("numpy._core", "numpy.core")]]
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by :func:`fit` (it holds RNG states, hence ``weights_only=False``:
-    load only checkpoints you trust)."""
-    return torch.load(path, map_location=map_location, weights_only=False)
+    """Read a checkpoint written by :func:`fit`, safely: ``torch.load(weights_only=True)`` builds
+    tensors and plain values only (and, for format-1 checkpoints, numpy's RNG state array), so a
+    crafted file cannot run code.
+
+    Raises ``FileNotFoundError`` when ``path`` is absent and :class:`CheckpointError`, naming the
+    file, when it is damaged, not a snnbp checkpoint, of a newer format, or asks to import code.
+    """
+    from . import __version__
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint {path}")
+    with open(path, "rb"):                                  # no permission: that error, not "damaged"
+        pass
+    try:
+        with torch.serialization.safe_globals(_format_1_globals()):
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many kinds (even OSError) for a damaged file; none of them ran code
+        text = str(err)
+        refused = re.search(r"GLOBAL (\S+)", text)
+        if refused:
+            raise CheckpointError(
+                f"refusing to load {path}: it asks to import {refused.group(1)}, which a snnbp checkpoint never "
+                "does (loading it could run code); use only checkpoints written by snnbp.train", "unsafe") from None
+        reason = (text.split(". ")[0].splitlines() or [""])[0][:120]
+        raise CheckpointError(
+            f"{path} is damaged or not a checkpoint ({type(err).__name__}{': ' + reason if reason else ''}); it may "
+            "have been cut short by a full disk or an interrupted copy", "damaged") from None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("format"), int) or "model" not in ckpt:
+        held = f"a dict with {sorted(map(str, ckpt))[:5]}" if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not a snnbp checkpoint: it holds {held}, not the 'format', 'epoch' and "
+                              "'model' entries that snnbp.train.fit writes", "foreign")
+    if ckpt["format"] > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} was written by a newer snnbp (checkpoint format {ckpt['format']}; snnbp {__version__} reads "
+            f"formats 1 to {CHECKPOINT_FORMAT}): upgrade snnbp to use it", "newer")
+    return ckpt
+
+
+def read_config(run_dir: str | os.PathLike) -> dict:
+    """A run folder's ``config.json``, checked: valid JSON naming a model, dataset and preset this
+    snnbp knows. Raises ``FileNotFoundError`` (not a run folder) or :class:`RunFolderError`
+    naming the file and what to do (damaged, not snnbp's, written by a newer snnbp)."""
+    from . import __version__
+    from .data import NAMES as DATASETS
+    from .models import NAMES as MODELS
+    from .presets import NAMES as PRESETS
+
+    run_dir = Path(run_dir)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        what = "does not exist" if not run_dir.exists() else ("is a file" if not run_dir.is_dir() else
+                                                               "holds no config.json")
+        raise FileNotFoundError(f"{run_dir} is not a run folder: it {what} (python -m snnbp.train --out DIR "
+                                "makes one)")
+    try:
+        config = json.loads(path.read_text())
+    except ValueError as err:
+        raise RunFolderError(f"{path} is damaged: not valid JSON ({err}); it holds the run's settings: restore it "
+                             "from a copy, or start a new run with another --out") from None
+    missing = [k for k in ("model", "dataset", "preset") if not isinstance(config, dict) or k not in config]
+    if missing or not isinstance(config["preset"], dict) or "name" not in config["preset"]:
+        raise RunFolderError(f"{path} is not the config.json of a snnbp run: it has no "
+                             f"{', '.join(repr(k) for k in missing or ['preset name'])}")
+    written = (config.get("versions") or {}).get("snnbp", "an unknown version")
+    for key, value, known in (("model", config["model"], MODELS), ("dataset", config["dataset"], DATASETS),
+                              ("preset", config["preset"]["name"], PRESETS)):
+        if value not in known:
+            raise RunFolderError(f"{path} names {key} {value!r}, which snnbp {__version__} does not know (valid: "
+                                 f"{', '.join(known)}); it was written by snnbp {written}")
+    unknown = sorted(set(config["preset"]) - set(Preset.__dataclass_fields__))
+    if unknown:
+        raise RunFolderError(f"{path} holds settings snnbp {__version__} does not know ({', '.join(unknown)}); it was "
+                             f"written by snnbp {written}: use that version or a newer one")
+    return config
 
 
 def _write_metrics(path: Path, history: list[dict]) -> None:
     lines = [",".join(METRICS)]
     for row in history:
         lines.append(",".join(_fmt(row.get(k)) for k in METRICS))
-    _write_text_atomic(path, "\n".join(lines) + "\n")
+    save_atomic("\n".join(lines) + "\n", path)
 
 
 def _fmt(value) -> str:
@@ -326,19 +448,29 @@ def _safe_len(obj) -> int | None:
 
 
 def _rng_state(train_loader) -> dict:
+    """Every random state, as tensors and plain values (format 2: loadable with ``weights_only``)."""
     generator = getattr(train_loader, "generator", None)
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     return {"torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "numpy": np.random.get_state(), "python": random.getstate(),
+            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+            "python": random.getstate(),
             "loader": generator.get_state() if generator is not None else None}
 
 
 def _set_rng_state(state: dict, train_loader) -> None:
+    """Restore :func:`_rng_state`'s states (format 1's numpy tuple too)."""
     torch.set_rng_state(state["torch"])
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, dict):
+        numpy_state = (numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
+                       numpy_state["has_gauss"], numpy_state["cached_gaussian"])
+    np.random.set_state(numpy_state)
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
     generator = getattr(train_loader, "generator", None)
     if generator is not None and state.get("loader") is not None:
         generator.set_state(state["loader"])
@@ -355,7 +487,7 @@ def seed_everything(seed: int) -> None:
 def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config: Preset | None = None, *,
         epochs: int | None = None, device: str | torch.device = "auto", out: str | os.PathLike | None = None,
         resume: bool = False, amp: bool = False, quiet: bool = False, seed: int | None = None,
-        run_info: dict | None = None) -> list[dict]:
+        reuse_memory: bool = False, run_info: dict | None = None) -> list[dict]:
     """Train ``model`` and return its history, one dict per epoch with the keys of :data:`METRICS`:
     ``epoch`` (1-based), ``lr``, ``train_loss`` (mean per example), ``train_acc``, ``test_acc``,
     ``seconds`` (wall time of the epoch), ``firing_rate`` (mean spikes per hidden neuron per step
@@ -365,13 +497,16 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
         config: the :class:`~snnbp.presets.Preset` (default ``model.config``): loss, optimiser,
             learning rate, schedule, and ``epochs`` unless given here.
         device: ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``; the model is moved there.
-            On the CPU, :func:`snnbp.runtime.reuse_freed_memory` is switched on for the process
-            (large tensors reuse freed memory instead of fresh pages; the process keeps its peak memory).
-        out: a run folder to write (``config.json``, ``metrics.csv``, ``last.pt``, ``best.pt``);
-            ``None`` writes nothing.
-        resume: continue from ``out/last.pt`` (refused if it holds another model or dataset).
+        out: a run folder to write (``config.json``, ``metrics.csv``, ``last.pt`` with the
+            previous epoch's ``last.prev.pt``, ``best.pt``); ``None`` writes nothing.
+        resume: continue from ``out/last.pt`` (refused if it holds another model or dataset); if
+            ``last.pt`` is missing or damaged, from ``last.prev.pt``, with a warning.
         amp: bf16 autocast on CUDA (ignored on the CPU).
         seed: seed every global RNG before training (not when resuming: the checkpoint's states win).
+        reuse_memory: on the CPU, switch on :func:`snnbp.runtime.reuse_freed_memory` for the rest
+            of the process (faster steps; the process keeps its peak memory). Off by default, so a
+            notebook kernel keeps its memory only when asked; ``python -m snnbp.train`` turns it on.
+            ``config.json`` records the setting.
         run_info: extra entries for ``config.json`` (the command line passes its arguments).
 
     Under ``torchrun`` (an initialised process group) the model is wrapped in
@@ -383,79 +518,143 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
         raise TypeError("config must be a snnbp.presets.Preset (or the model must have .config)")
     epochs = _checks.count("epochs", epochs if epochs is not None else config.epochs)
     device = resolve_device(device)
-    # on the CPU: reuse freed memory instead of page-faulting fresh pages for big tensors every step
-    kept_memory = runtime.reuse_freed_memory() if device.type == "cpu" else None
+    kept_memory = runtime.reuse_freed_memory() if reuse_memory and device.type == "cpu" else None
     out = Path(out) if out is not None else None
     writer = out is not None and _rank() == 0
     if seed is not None and not resume:
         seed_everything(seed + _rank())
     net.to(device)
-    loss_fn = make_loss(config)
-    optimizer = make_optimizer(net, config)
+    loss_fn, optimizer = make_loss(config), make_optimizer(net, config)
     scheduler = make_scheduler(optimizer, config, epochs)
-    history: list[dict] = []
-    best = -1.0
-    start = 1
-
-    last = out / "last.pt" if out is not None else None
+    history, best = [], -1.0
     if resume:
-        if last is None or not last.exists():
-            raise FileNotFoundError(f"cannot resume: no checkpoint {last} (pass out=<run folder> that holds last.pt)")
-        ckpt = load_checkpoint(last, map_location=device)
-        _check_same_run(ckpt, net, last)
-        net.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        _set_rng_state(ckpt["rng"], train_loader)
-        history, best, start = ckpt["history"], ckpt["best_acc"], ckpt["epoch"] + 1
+        history, best = _resume(out, net, optimizer, scheduler, train_loader, device, epochs)
+    start = history[-1]["epoch"] + 1 if history else 1
     if writer:
-        out.mkdir(parents=True, exist_ok=True)
-        info = _describe(net, config, epochs, device, amp, seed, train_loader, run_info)
-        info["reuse_freed_memory"] = kept_memory              # snnbp.runtime, CPU runs
-        if resume and (out / "config.json").exists():
-            info = json.loads((out / "config.json").read_text())
-            info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),
-                                                   "from_epoch": start - 1, "epochs": epochs})
-            info["epochs"] = epochs
-        _write_text_atomic(out / "config.json", json.dumps(info, indent=2, default=str) + "\n")
-
+        _write_config(out, resume, start, epochs, lambda: {
+            **_describe(net, config, epochs, device, amp, seed, train_loader, run_info),
+            "reuse_freed_memory": kept_memory})
     if _dist() and not isinstance(model, nn.parallel.DistributedDataParallel):
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index or 0] if device.type == "cuda" else None)
     eval_seed = 12345 if seed is None else seed + 12345
     for epoch in _bar(range(start, epochs + 1), quiet, desc="epochs", initial=start - 1, total=epochs):
-        sampler = getattr(train_loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        tic = time.perf_counter()
-        try:
-            row = train_epoch(model, train_loader, loss_fn, optimizer, device=device, amp=amp, quiet=quiet,
-                              desc=f"epoch {epoch}")
-        except TrainingDiverged as err:
-            kept = (f"the last good checkpoint {last} (epoch {history[-1]['epoch']}) is kept"
-                    if last is not None and last.exists() and history else "no checkpoint was written")
-            raise TrainingDiverged(f"{err} in epoch {epoch} with lr {lr}: {kept}. Try a smaller learning rate "
-                                   f"(--lr) or check the inputs.") from None
-        test_acc, rate = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
+        row = _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch, device, amp, quiet, eval_seed,
+                     out if history else None)
         scheduler.step()
-        row = {"epoch": epoch, "lr": lr, **row, "test_acc": test_acc,
-               "seconds": time.perf_counter() - tic, "firing_rate": rate}
         history.append(row)
         if not quiet and _rank() == 0:
             print(f"epoch {epoch}/{epochs}: loss {row['train_loss']:.4f}  train {row['train_acc']:.4f}  "
-                  f"test {test_acc:.4f}  rate {rate:.4f}  {row['seconds']:.1f}s", file=sys.stderr, flush=True)
+                  f"test {row['test_acc']:.4f}  rate {row['firing_rate']:.4f}  {row['seconds']:.1f}s",
+                  file=sys.stderr, flush=True)
         if writer:
-            state = {"format": CHECKPOINT_FORMAT, "model_name": getattr(net, "name", type(net).__name__),
-                     "dataset": getattr(net, "dataset", None), "spiking": getattr(net, "spiking", None),
-                     "epoch": epoch, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "rng": _rng_state(train_loader),
-                     "history": history, "best_acc": max(best, test_acc), "config": config.to_dict()}
-            if test_acc > best:
-                save_atomic(state, out / "best.pt")
-            save_atomic(state, last)
-            _write_metrics(out / "metrics.csv", history)
-        best = max(best, test_acc)
+            _save_checkpoint(out, _checkpoint(net, config, optimizer, scheduler, train_loader, history, best),
+                             is_best=row["test_acc"] > best)
+        best = max(best, row["test_acc"])
     return history
+
+
+def _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch: int, device: torch.device, amp: bool,
+           quiet: bool, eval_seed: int, saved: Path | None) -> dict:
+    """Train one epoch and test: a row of :data:`METRICS`. ``saved``: the run folder holding the
+    previous epoch's checkpoint, named if the loss diverges."""
+    sampler = getattr(train_loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    lr = optimizer.param_groups[0]["lr"]
+    tic = time.perf_counter()
+    try:
+        row = train_epoch(model, train_loader, loss_fn, optimizer, device=device, amp=amp, quiet=quiet,
+                          desc=f"epoch {epoch}")
+    except TrainingDiverged as err:
+        kept = (f"the last good checkpoint {saved / LAST} (epoch {epoch - 1}) is kept" if saved is not None
+                else "no checkpoint was written")
+        raise TrainingDiverged(f"{err} in epoch {epoch} with lr {lr}: {kept}. Try a smaller learning rate "
+                               f"(--lr) or check the inputs.") from None
+    test_acc, rate = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
+    return {"epoch": epoch, "lr": lr, **row, "test_acc": test_acc, "seconds": time.perf_counter() - tic,
+            "firing_rate": rate}
+
+
+def _checkpoint(net: nn.Module, config: Preset, optimizer, scheduler, train_loader, history: list[dict],
+                best: float) -> dict:
+    """Everything :func:`_resume` needs, as tensors and plain values (format :data:`CHECKPOINT_FORMAT`)."""
+    return {"format": CHECKPOINT_FORMAT, "model_name": getattr(net, "name", type(net).__name__),
+            "dataset": getattr(net, "dataset", None), "spiking": getattr(net, "spiking", None),
+            "epoch": history[-1]["epoch"], "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": _rng_state(train_loader), "history": history,
+            "best_acc": max(best, history[-1]["test_acc"]), "config": config.to_dict()}
+
+
+def _save_checkpoint(out: Path, state: dict, is_best: bool) -> None:
+    """``best.pt`` (when ``is_best``), then ``last.pt`` with the one before kept as ``last.prev.pt``,
+    then ``metrics.csv``; each written atomically."""
+    if is_best:
+        save_atomic(state, out / BEST)
+    save_atomic(state, out / LAST, keep_previous=out / PREVIOUS)
+    _write_metrics(out / "metrics.csv", state["history"])
+
+
+def _resume(out: Path | None, net: nn.Module, optimizer, scheduler, train_loader, device: torch.device,
+            epochs: int) -> tuple[list[dict], float]:
+    """Load the run's last checkpoint into the model, optimiser, scheduler and every RNG; return
+    ``(history, best test accuracy)``."""
+    if out is None:
+        raise ValueError("resume=True needs out=<run folder> that holds last.pt")
+    ckpt, path = _load_last(out, device)
+    _check_same_run(ckpt, net, path)
+    if ckpt["epoch"] > epochs:
+        raise ValueError(f"epochs={epochs}, but {path} has already trained {ckpt['epoch']} epochs: give more "
+                         f"epochs (--epochs) to continue the run")
+    net.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    _set_rng_state(ckpt["rng"], train_loader)
+    return ckpt["history"], ckpt["best_acc"]
+
+
+def _load_last(out: Path, device: torch.device) -> tuple[dict, Path]:
+    """``(checkpoint, path)`` of ``last.pt``, or of ``last.prev.pt`` with a warning when ``last.pt``
+    is missing or damaged; else an error that says what is left (``best.pt``) and what to do."""
+    problems = []
+    for path in (out / LAST, out / PREVIOUS):
+        try:
+            ckpt = load_checkpoint(path, map_location=device)
+        except FileNotFoundError:
+            problems.append(f"there is no {path}")
+            continue
+        except CheckpointError as err:
+            if err.kind not in ("damaged", "foreign"):
+                raise
+            problems.append(str(err).split(";")[0])
+            continue
+        if problems and _rank() == 0:
+            print(f"warning: {'; '.join(problems)}; resuming from {path} (epoch {ckpt['epoch']}) instead",
+                  file=sys.stderr, flush=True)
+        return ckpt, path
+    hint = "start the run again without --resume, or with another --out"
+    if (out / BEST).exists():
+        hint = (f"{out / BEST} holds the best epoch: evaluate it (python -m snnbp.evaluate {out}), or copy it to "
+                f"{out / LAST} to continue from it; or start again with another --out")
+    raise FileNotFoundError(f"cannot resume {out}: {'; '.join(problems)}. {hint}")
+
+
+def _write_config(out: Path, resume: bool, start: int, epochs: int, describe: Callable[[], dict]) -> None:
+    """``config.json``: ``describe()`` for a new run; a resumed run keeps its file and notes the resume."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot create the run folder {out} ({err.strerror or err}): choose another "
+                                 "--out") from err
+    if resume and (out / "config.json").exists():
+        info = read_config(out)
+        info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),
+                                               "from_epoch": start - 1, "epochs": epochs})
+        info["epochs"] = epochs
+    else:
+        info = describe()
+        if (out / PREVIOUS).exists():                          # a stale one from an earlier run here
+            (out / PREVIOUS).unlink()
+    save_atomic(json.dumps(info, indent=2, default=str) + "\n", out / "config.json")
 
 
 def _check_same_run(ckpt: dict, net: nn.Module, path: Path) -> None:
@@ -478,7 +677,8 @@ def _parser() -> argparse.ArgumentParser:
     from .data import NAMES as DATASETS
     from .presets import NAMES as PRESETS
 
-    p = argparse.ArgumentParser(
+    count, positive = _checks.count_arg, _checks.positive_arg
+    p = _checks.ArgumentParser(
         prog="python -m snnbp.train",
         description="Train a spiking network with spike-based backpropagation (Lee et al. 2020). "
                     "With no arguments: the small mlp on scikit-learn's digits, on the CPU, in about a minute. "
@@ -487,22 +687,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=DATASETS, default=None, help="data set (default digits)")
     p.add_argument("--preset", choices=PRESETS, default=None, help="hyperparameters (default paper)")
     p.add_argument("--ann", action="store_true", help="train the ANN twin (ReLU, T=1) instead")
-    p.add_argument("--timesteps", type=int, help="time steps T (preset's if not given)")
-    p.add_argument("--epochs", type=int, help="epochs (preset's if not given)")
-    p.add_argument("--batch-size", type=int, help="mini-batch size per process (preset's if not given)")
-    p.add_argument("--lr", type=float, help="initial learning rate (preset's if not given)")
+    p.add_argument("--timesteps", type=count(1), help="time steps T >= 1 (preset's if not given)")
+    p.add_argument("--epochs", type=count(1), help="epochs >= 1 (preset's if not given)")
+    p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
+    p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
-    p.add_argument("--subset", type=int, help="train on a fixed random subset of N images")
-    p.add_argument("--test-subset", type=int, help="test on a fixed random subset of M images")
+    p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
+    p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
     p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")
     p.add_argument("--no-download", action="store_true", help="never download; fail if the data are absent")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    p.add_argument("--workers", type=int, default=None, help="data loader processes (default 0 on CPU, 4 on CUDA)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=count(0), default=None,
+                   help="data loader processes >= 0 (default 0 on CPU, 4 on CUDA)")
+    p.add_argument("--seed", type=count(0), default=0, help="random seed >= 0")
     p.add_argument("--out", help="run folder (default runs/<model>-<dataset>-<preset>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
     return p
 
 
@@ -515,34 +717,58 @@ def _init_distributed(device: torch.device) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m snnbp.train``: 0 when trained; a user's mistake is one line ``error: ...`` on
+    stderr with status 2 (bad arguments or input) or 1 (the run failed); Ctrl-C: 130."""
+    args = _parser().parse_args(argv)
+    run: dict = {}
+    try:
+        return _checks.run_command(lambda: _train(args, run), debug=args.debug,
+                                   interrupted=lambda: _interrupted(run.get("out")))
+    finally:
+        if _dist():
+            torch.distributed.destroy_process_group()
+
+
+def _interrupted(out: Path | None) -> str:
+    """What Ctrl-C left: the epoch in the run folder and how to continue."""
+    if out is None or not (out / "metrics.csv").exists():
+        return "no epoch had finished, so nothing was saved"
+    done = read_metrics(out / "metrics.csv")[-1]["epoch"]
+    return f"{out} keeps epoch {done}; continue with: python -m snnbp.train --out {out} --resume"
+
+
+def _run_folder(args) -> tuple[Path | None, dict]:
+    """``(--out, the saved config.json of a --resume)``, refusing a file as --out, --resume without
+    a run folder, and a folder that already holds a run without --resume."""
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder: choose a folder name (it is created)")
+    if args.resume:
+        if out is None:
+            raise ValueError("--resume needs --out DIR, the run folder to continue")
+        return out, read_config(out)
+    if out is not None and ((out / LAST).exists() or (out / PREVIOUS).exists()):
+        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it or choose another --out")
+    return out, {}
+
+
+def _train(args, run: dict) -> int:
     from . import data as _data
     from .models import build
 
-    args = _parser().parse_args(argv)
-    out = Path(args.out) if args.out else None
-    saved = {}
-    if args.resume:
-        if out is None or not (out / "config.json").exists():
-            print(f"error: --resume needs --out DIR holding config.json and last.pt (got {out})", file=sys.stderr)
-            return 2
-        saved = json.loads((out / "config.json").read_text())
+    out, saved = _run_folder(args)
     model = args.model or saved.get("model") or "mlp"
     dataset = args.dataset or saved.get("dataset") or "digits"
     preset = args.preset or saved.get("preset", {}).get("name") or "paper"
     spiking = bool(saved.get("spiking", True)) and not args.ann
-    if not args.resume and out is not None and (out / "last.pt").exists():
-        print(f"error: {out} already holds a run; pass --resume to continue it or choose another --out",
-              file=sys.stderr)
-        return 2
     if out is None:
         out = Path("runs") / f"{model}-{dataset}-{preset}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    run["out"] = out
 
     device = resolve_device(args.device)
-    local = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        device = torch.device("cuda", local)
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     _init_distributed(device)
-    rank = _rank()
     seed_everything(args.seed)
     previous = saved.get("preset", {})
     overrides = {k: getattr(args, k) if getattr(args, k) is not None else previous.get(k)
@@ -552,17 +778,14 @@ def main(argv: list[str] | None = None) -> int:
     subset = args.subset if args.subset is not None else saved.get("subset")
     test_subset = args.test_subset if args.test_subset is not None else saved.get("test_subset")
     workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
-    try:
-        train_loader, test_loader = _data.loaders(
-            dataset, config.batch_size, root=args.data_root, download=not args.no_download,
-            subset=(subset, test_subset), augment=config.augment, num_workers=workers, seed=args.seed,
-            pin_memory=device.type == "cuda")
-    except _data.DatasetNotFound as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    train_loader, test_loader = _data.loaders(
+        dataset, config.batch_size, root=args.data_root, download=not args.no_download,
+        subset=(subset, test_subset), augment=config.augment, num_workers=workers, seed=args.seed,
+        pin_memory=device.type == "cuda")
     if args.amp and device.type != "cuda" and _rank() == 0:
         print("note: --amp needs CUDA; training in float32 on the CPU", file=sys.stderr)
-    run_info = {"subset": subset, "test_subset": test_subset, "test_examples": int(_all_sum([len(test_loader.dataset)], device)[0]),
+    run_info = {"subset": subset, "test_subset": test_subset,
+                "test_examples": int(_all_sum([len(test_loader.dataset)], device)[0]),
                 "data_root": str(_data.data_root(args.data_root)) if dataset != "digits" else None,
                 "workers": workers}
     if _rank() == 0 and not args.quiet:
@@ -570,16 +793,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{config.epochs} epochs, batch {config.batch_size}, lr {config.lr}) on {device}; run folder {out}",
               file=sys.stderr)
     tic = time.perf_counter()
-    try:
-        history = fit(net, train_loader, test_loader, config, device=device, out=out, resume=args.resume,
-                      amp=args.amp, quiet=args.quiet, seed=args.seed, run_info=run_info)
-    except (TrainingDiverged, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    finally:
-        if _dist():
-            torch.distributed.destroy_process_group()
-    if rank == 0 and history:
+    history = fit(net, train_loader, test_loader, config, device=device, out=out, resume=args.resume,
+                  amp=args.amp, quiet=args.quiet, seed=args.seed, reuse_memory=True, run_info=run_info)
+    if _rank() == 0 and history:
         final = history[-1]
         print(f"test accuracy {final['test_acc']:.4f} after {final['epoch']} epochs "
               f"(best {max(r['test_acc'] for r in history):.4f}); {time.perf_counter() - tic:.1f} s; run folder {out}")

@@ -91,6 +91,32 @@ def test_cifar10_augmentation_crops_and_flips_training_images_only(tmp_path):
     assert torch.equal(test_set[0][0], test_set[0][0])                   # test images are not augmented
 
 
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar10_batches_with_numpy_arrays_load_safely(tmp_path, protocol):
+    """The real batches pickle numpy arrays; the restricted unpickler builds them, under any protocol."""
+    batches = fake_cifar(tmp_path)
+    for name, batch in batches.items():
+        batch = dict(batch, labels=np.array(batch["labels"], dtype=np.int64), data=batch["data"])
+        (tmp_path / "cifar-10-batches-py" / name).write_bytes(pickle.dumps(batch, protocol=protocol))
+    images, labels = data.read_cifar10(data._files("cifar10", tmp_path)["test"])
+    assert images.shape == (4, 3, 32, 32) and labels.tolist() == list(batches["test_batch"]["labels"])
+
+
+def test_damaged_files_are_named(tmp_path):
+    fake_mnist(tmp_path)
+    labels = tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes() + b"extra")
+    with pytest.raises(data.DataFileError, match=r"t10k-labels-idx1-ubyte is damaged: .*\[10\], 18 bytes.*23 bytes"):
+        data.read_idx(labels)
+    labels.write_bytes(b"\x00\x00")
+    with pytest.raises(data.DataFileError, match="t10k-labels-idx1-ubyte is not an unsigned-byte IDX file"):
+        data.read_idx(labels)
+    pytest.importorskip("scipy.io")
+    (tmp_path / "test_32x32.mat").write_bytes(b"MATLAB 5.0 MAT-file, cut short")
+    with pytest.raises(data.DataFileError, match="test_32x32.mat is damaged or not a MATLAB file"):
+        data.read_svhn([tmp_path / "test_32x32.mat"])
+
+
 def test_svhn_reads_mat_files_and_maps_label_10_to_0(tmp_path):
     scipy_io = pytest.importorskip("scipy.io")
     rng = np.random.default_rng(0)
@@ -157,6 +183,9 @@ def test_bad_arguments_name_the_choices():
         data.loaders("imagenet", 8)
     with pytest.raises(ValueError, match="batch_size"):
         data.loaders("digits", 0)
+    for subset in (0, -5, 1348, (100, 451)):                 # nothing out of range is silently ignored
+        with pytest.raises(ValueError, match="subset.*choose 1 to (1347|450)"):
+            data.loaders("digits", 8, subset=subset)
 
 
 REAL = data.data_root(os.environ.get("SNNBP_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 import snnbp
-from snnbp import data, evaluate, train
+from snnbp import data, evaluate, runtime, train
+
+
+@pytest.fixture(autouse=True)
+def keep_the_allocator(monkeypatch):
+    """The command line switches on runtime.reuse_freed_memory(); not in the test process."""
+    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: True)
 
 
 def test_conv_fan_out_by_hand_5x5_padding_2():

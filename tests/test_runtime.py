@@ -51,8 +51,26 @@ def test_freed_memory_is_reused_without_page_faults():
 
 @pytest.mark.skipif(not GLIBC, reason="the setting exists only with glibc")
 def test_reuse_freed_memory_is_idempotent():
-    assert runtime.reuse_freed_memory() is True
-    assert runtime.reuse_freed_memory() is True
+    # in a child process: the setting lasts for the life of the process, and this one runs more tests
+    program = "import snnbp.runtime as r; print(r.reuse_freed_memory(), r.reuse_freed_memory())"
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
+def test_fit_switches_it_on_only_when_asked(tmp_path, monkeypatch):
+    import json
+
+    import snnbp
+    from snnbp import data, train
+
+    calls = []
+    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: calls.append(1) or True)
+    net = snnbp.build("mlp", "digits", timesteps=2)
+    loaders = data.loaders("digits", 64, subset=(64, 32))
+    train.fit(net, *loaders, epochs=1, device="cpu", quiet=True, out=tmp_path / "off")
+    assert calls == [] and json.loads((tmp_path / "off" / "config.json").read_text())["reuse_freed_memory"] is None
+    train.fit(net, *loaders, epochs=1, device="cpu", quiet=True, out=tmp_path / "on", reuse_memory=True)
+    assert calls == [1] and json.loads((tmp_path / "on" / "config.json").read_text())["reuse_freed_memory"] is True
 
 
 def test_elsewhere_it_says_no(monkeypatch):

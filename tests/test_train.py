@@ -3,15 +3,25 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import snnbp
-from snnbp import data, train
+from snnbp import data, runtime, train
+
+
+@pytest.fixture(autouse=True)
+def keep_the_allocator(monkeypatch):
+    """The command line switches on runtime.reuse_freed_memory(); not in the test process."""
+    calls = []
+    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: calls.append(1) or True)
+    return calls
 
 
 def small(seed=0, timesteps=8, model="mlp", spiking=True):
@@ -19,6 +29,17 @@ def small(seed=0, timesteps=8, model="mlp", spiking=True):
     net = snnbp.build(model, "digits", timesteps=timesteps, spiking=spiking)
     train_loader, test_loader = data.loaders("digits", 32, subset=(480, 120), seed=0)
     return net, train_loader, test_loader
+
+
+def write_format_1(path: Path) -> None:
+    """Rewrite a checkpoint the way snnbp's format 1 wrote it: numpy's RNG state as
+    ``np.random.get_state()`` returns it (a tuple holding a uint32 array), ``"format": 1``."""
+    ckpt = train.load_checkpoint(path)
+    state = ckpt["rng"]["numpy"]
+    ckpt["rng"]["numpy"] = (state["kind"], state["keys"].numpy().astype(np.uint32), state["pos"],
+                            state["has_gauss"], state["cached_gaussian"])
+    ckpt["format"] = 1
+    torch.save(ckpt, path)
 
 
 def test_summed_squared_error_by_hand():
@@ -106,6 +127,78 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch)
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+def test_format_1_checkpoint_resumes_bit_for_bit(tmp_path):
+    net, tr, te = small()
+    straight = train.fit(net, tr, te, epochs=2, out=tmp_path / "a", quiet=True, seed=0, device="cpu")
+    net_b, tr_b, te_b = small()
+    train.fit(net_b, tr_b, te_b, epochs=1, out=tmp_path / "b", quiet=True, seed=0, device="cpu")
+    write_format_1(tmp_path / "b" / "last.pt")
+    needs = torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "b" / "last.pt")
+    assert any("_reconstruct" in name for name in needs)         # numpy's array, as format 1 stored it
+    net_c, tr_c, te_c = small(seed=99)
+    resumed = train.fit(net_c, tr_c, te_c, epochs=2, out=tmp_path / "b", resume=True, quiet=True, device="cpu")
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert drop(straight) == drop(resumed)
+    assert train.load_checkpoint(tmp_path / "b" / "last.pt")["format"] == train.CHECKPOINT_FORMAT == 2
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "b" / "last.pt") == []
+
+
+class Evil:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_checkpoint_is_refused_and_runs_no_code(tmp_path):
+    marker = tmp_path / "marker"
+    torch.save({"format": 2, "epoch": 1, "model": {"w": torch.zeros(1)}, "rng": Evil(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(train.CheckpointError, match=r"refusing to load .*evil.pt: it asks to import \S*system") as err:
+        train.load_checkpoint(tmp_path / "evil.pt")
+    assert err.value.kind == "unsafe" and not marker.exists()
+
+
+def test_damaged_foreign_and_newer_checkpoints_are_named(tmp_path):
+    net, tr, te = small()
+    train.fit(net, tr, te, epochs=1, out=tmp_path, quiet=True, device="cpu")
+    good = (tmp_path / "last.pt").read_bytes()
+    for name, content, kind, words in [
+            ("cut.pt", good[:len(good) // 2], "damaged", "cut.pt is damaged or not a checkpoint"),
+            ("empty.pt", b"", "damaged", "empty.pt is damaged"),
+            ("text.pt", b"hello", "damaged", "text.pt is damaged")]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(train.CheckpointError, match=words) as err:
+            train.load_checkpoint(tmp_path / name)
+        assert err.value.kind == kind
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(train.CheckpointError, match="weights.pt is not a snnbp checkpoint"):
+        train.load_checkpoint(tmp_path / "weights.pt")
+    newer = train.load_checkpoint(tmp_path / "last.pt")
+    newer["format"] = 3
+    torch.save(newer, tmp_path / "newer.pt")
+    with pytest.raises(train.CheckpointError, match="newer snnbp .*format 3.*formats 1 to 2"):
+        train.load_checkpoint(tmp_path / "newer.pt")
+    with pytest.raises(FileNotFoundError, match="no checkpoint .*missing.pt"):
+        train.load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_damaged_last_checkpoint_loses_nothing(tmp_path, capsys):
+    net, tr, te = small()
+    straight = train.fit(net, tr, te, epochs=3, out=tmp_path / "a", quiet=True, seed=0, device="cpu")
+    net_b, tr_b, te_b = small()
+    train.fit(net_b, tr_b, te_b, epochs=2, out=tmp_path / "b", quiet=True, seed=0, device="cpu")
+    assert train.load_checkpoint(tmp_path / "b" / "last.prev.pt")["epoch"] == 1      # rotated, not copied
+    last = tmp_path / "b" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])                                      # a cut copy
+    net_c, tr_c, te_c = small(seed=99)
+    resumed = train.fit(net_c, tr_c, te_c, epochs=3, out=tmp_path / "b", resume=True, quiet=True, device="cpu")
+    assert "warning:" in capsys.readouterr().err
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert drop(straight) == drop(resumed)                       # epoch 2 again, then 3: the same run
+    assert [r["epoch"] for r in train.read_metrics(tmp_path / "b" / "metrics.csv")] == [1, 2, 3]
+
+
 class PoisonedSecondEpoch:
     """A loader whose second pass yields infinite images: the ANN's loss becomes NaN/inf."""
 
@@ -138,7 +231,7 @@ def test_resume_with_another_model_or_dataset_is_refused(tmp_path):
     other, _, _ = small(model="lenet")
     with pytest.raises(ValueError, match="refusing to resume.*model='mlp'.*model='lenet'"):
         train.fit(other, tr, te, epochs=2, out=tmp_path, resume=True, quiet=True, device="cpu")
-    assert train.main(["--model", "lenet", "--out", str(tmp_path), "--resume", "--quiet"]) == 1
+    assert train.main(["--model", "lenet", "--out", str(tmp_path), "--resume", "--quiet"]) == 2
     assert train.main(["--out", str(tmp_path), "--quiet", "--epochs", "1"]) == 2   # exists, no --resume
 
 
