@@ -75,3 +75,56 @@ def test_snntorch_step_references_match_snntorch(mechanism):
         spk_theirs, mem_theirs = neuron(current[t], mem_theirs)
         spk_ours, mem_ours = step(mem_ours, current[t], 0.9, 1.0)
         assert torch.equal(spk_theirs, spk_ours) and torch.allclose(mem_theirs, mem_ours)
+
+
+# -- references checked against PyTorch and the library, not against themselves ---------------------
+
+def test_multistep_lr_reference_matches_pytorchs_scheduler():
+    import math
+
+    import torch
+    from torch.optim.lr_scheduler import MultiStepLR
+
+    reference = exercises.get("multistep_lr").reference
+    for lr, milestones, gamma in ((0.0033, (70, 100, 125), 0.2), (0.0085, (75,), 0.2), (0.1, (3, 3, 5), 0.5)):
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+        schedule = MultiStepLR(optimizer, list(milestones), gamma)
+        for epoch in range(1, 151):                     # one scheduler step per (1-based) epoch
+            assert math.isclose(optimizer.param_groups[0]["lr"], reference(epoch, lr, milestones, gamma),
+                                rel_tol=1e-9), (lr, milestones, epoch)
+            optimizer.step()
+            schedule.step()
+
+
+def test_conv_output_size_reference_matches_a_convolution():
+    import torch
+
+    reference = exercises.get("conv_output_size").reference
+    for size, kernel, stride, padding in [(32, 3, 1, 1), (16, 3, 2, 1), (7, 3, 2, 1), (28, 5, 1, 2), (8, 1, 2, 0),
+                                          (5, 3, 2, 1), (9, 4, 3, 0), (11, 7, 2, 3)]:
+        conv = torch.nn.Conv2d(1, 1, kernel, stride=stride, padding=padding)
+        assert conv(torch.zeros(1, 1, size, size)).shape[-1] == reference(size, kernel, stride, padding)
+
+
+def test_he_std_reference_matches_pytorchs_kaiming_normal():
+    import torch
+
+    reference = exercises.get("he_std").reference
+    generator = torch.Generator().manual_seed(0)
+    for shape in ((64, 3, 3, 3), (128, 64, 3, 3), (20, 1, 5, 5), (10, 200), (300, 40)):
+        weight = torch.nn.init.kaiming_normal_(torch.empty(shape), mode="fan_in", nonlinearity="relu",
+                                               generator=generator)
+        assert abs(float(weight.std()) / reference(shape) - 1) < 0.1, shape
+
+
+def test_lif_rheobase_reference_matches_a_simulated_lif_neuron():
+    import torch
+
+    from snnbp.neurons import LIF
+
+    reference = exercises.get("lif_rheobase").reference
+    for leak, threshold in ((0.99, 1.0), (0.9, 1.0), (0.95, 0.5), (0.8, 1.3)):
+        rheobase = reference(leak, threshold)
+        currents = torch.tensor([0.98, 1.02]) * rheobase            # just below and just above
+        spikes = LIF(leak, threshold)(currents.expand(3000, 1, 2).contiguous())
+        assert spikes[:, 0, 0].sum() == 0 and spikes[:, 0, 1].sum() > 0, (leak, threshold)

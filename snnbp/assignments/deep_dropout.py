@@ -239,8 +239,9 @@ def answer_firing_rates(request: dict, firing_rates):
 
 def judge_firing_rates(request: dict, reply) -> None:
     """Per-LIF-layer rates of one eval-mode pass equal :func:`measured_rates`."""
+    net = rebuild(request["network"])                 # outside: building it draws from the global RNG
     with seeded(request["seed"]):
-        expected = measured_rates(rebuild(request["network"]), request["images"])
+        expected = measured_rates(net, request["images"])
     expect(isinstance(reply, list) and len(reply) == len(expected),
            f"firing_rates must return a list with one rate per LIF layer ({len(expected)} here), got {describe(reply)}.")
     expect_close("the firing rates (one eval-mode forward pass, no dropout)", torch.tensor([float(r) for r in reply]),
