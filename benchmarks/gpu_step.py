@@ -135,15 +135,19 @@ def table(args, rows: list[dict], check: dict, device_name: str) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="vgg9")
-    parser.add_argument("--timesteps", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--budget-s", type=float, default=540.0, help="total wall time for all variants")
-    parser.add_argument("--eager-timeout-s", type=float, default=120.0)
-    parser.add_argument("--compile-timeout-s", type=float, default=150.0)
+    from snnbp import _checks
+    from snnbp.models import NAMES
+
+    count, positive = _checks.count_arg, _checks.positive_arg
+    parser = _checks.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vgg9", choices=NAMES)
+    parser.add_argument("--timesteps", type=count(1), default=100)
+    parser.add_argument("--batch", type=count(1), default=16)
+    parser.add_argument("--warmup", type=count(0), default=3)
+    parser.add_argument("--repeats", type=count(1), default=10)
+    parser.add_argument("--budget-s", type=positive(), default=540.0, help="total wall time for all variants")
+    parser.add_argument("--eager-timeout-s", type=positive(), default=120.0)
+    parser.add_argument("--compile-timeout-s", type=positive(), default=150.0)
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--dry-run", action="store_true", help="CPU, lenet, T=2, batch 2, 1 repeat")

@@ -11,7 +11,11 @@ The root is the ``root`` argument (``--data-root``), else the environment variab
 ``SNNBP_DATA``, else :data:`DEFAULT_ROOT`. Files that are absent are downloaded through
 torchvision when ``download=True``; otherwise :class:`DatasetNotFound` names the folder, the
 dataset and the flag to use. The readers below are our own (torchvision's classes insist on
-the published md5 sums, which small test files cannot match).
+the published md5 sums, which small test files cannot match). They treat the files as untrusted:
+CIFAR-10's pickles are read by an unpickler that builds plain values and numpy arrays only, and
+a file that is cut short, of another kind, or does not match its partner (image and label counts
+differ, labels outside the classes) is refused with :class:`DataFileError` naming the file and
+what was expected, before any training starts.
 
 Transforms (paper-spec section 2): MNIST ``ToTensor()`` only (pixels in [0, 1]); CIFAR-10
 normalised with mean (0.4914, 0.4822, 0.4465), std (0.557, 0.549, 0.5534), training images

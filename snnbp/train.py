@@ -631,7 +631,7 @@ def _load_last(out: Path, device: torch.device) -> tuple[dict, Path]:
             print(f"warning: {'; '.join(problems)}; resuming from {path} (epoch {ckpt['epoch']}) instead",
                   file=sys.stderr, flush=True)
         return ckpt, path
-    hint = "start the run again without --resume, or with another --out"
+    hint = "Start the run again without --resume, or with another --out"
     if (out / BEST).exists():
         hint = (f"{out / BEST} holds the best epoch: evaluate it (python -m snnbp.evaluate {out}), or copy it to "
                 f"{out / LAST} to continue from it; or start again with another --out")
@@ -731,9 +731,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupted(out: Path | None) -> str:
     """What Ctrl-C left: the epoch in the run folder and how to continue."""
-    if out is None or not (out / "metrics.csv").exists():
+    try:
+        done = read_metrics(out / "metrics.csv")[-1]["epoch"]
+    except (TypeError, OSError, ValueError, IndexError, KeyError):
         return "no epoch had finished, so nothing was saved"
-    done = read_metrics(out / "metrics.csv")[-1]["epoch"]
     return f"{out} keeps epoch {done}; continue with: python -m snnbp.train --out {out} --resume"
 
 
