@@ -15,6 +15,8 @@ Two kinds of interactivity:
 
 plotly.js itself comes from the page when it is there (the book loads a local copy, so it works
 offline), else from plotly's CDN (Jupyter, Colab).
+
+Used from chapter 02 (``book/02_lif_neuron``: the membrane explorer) on, in every chapter.
 """
 from __future__ import annotations
 
@@ -132,7 +134,22 @@ def _slider(label: str, values: Sequence, active: int, y: float, fmt: str = "{}"
 
 
 def _round(values, digits: int = 3) -> list:
-    return [round(float(v), digits) for v in values]
+    """``values`` (a sequence or tensor, nested to any depth) as lists of floats rounded to ``digits``
+    decimals: short JSON for the page."""
+    if isinstance(values, torch.Tensor):
+        values = values.tolist()
+    if isinstance(values, (list, tuple)):
+        return [_round(v, digits) for v in values]
+    return round(float(values), digits)
+
+
+def _lookup_index(positions: Sequence[int], shape: Sequence[int]) -> int:
+    """The entry of ``layout.meta["snnbp_lookup"]`` that sliders at ``positions`` pick: C order over
+    ``shape``, the same loop as :data:`LOOKUP_JS` runs in the browser."""
+    index = 0
+    for position, size in zip(positions, shape):
+        index = index * size + position
+    return index
 
 
 def _index(values: Sequence, value) -> int:
@@ -237,7 +254,7 @@ def membrane_explorer(*, currents: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0
         entries.append(entry)
     active = [_index(grid[0], current), _index(grid[1], leak), _index(grid[2], threshold), _index(grid[3], reset)]
     shape = [len(g) for g in grid]
-    default = entries[((active[0] * shape[1] + active[1]) * shape[2] + active[2]) * shape[3] + active[3]]
+    default = entries[_lookup_index(active, shape)]
     fig = _figure(title=default["title"], height=720, xaxis_title="time step t",
                   yaxis=dict(title="membrane H[t]", range=[-0.1, max(thresholds) * 1.15]),
                   legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
@@ -402,12 +419,12 @@ def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, titl
     heat = dict(zmin=vmin, zmax=1.0, colorscale="RdBu_r" if vmin < 0 else "Greys", showscale=False)
 
     def frame(t):
-        return {"traces": {"0": {"z": spikes[t].flip(0).tolist()}, "1": {"z": _round2(running[t].flip(0))}},
+        return {"traces": {"0": {"z": spikes[t].flip(0).tolist()}, "1": {"z": _round(running[t].flip(0))}},
                 "title": f"{title}: step t = {t + 1} of {steps}"}
 
     last = steps - 1
     fig.add_trace(go.Heatmap(z=spikes[last].flip(0).tolist(), **heat), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=_round2(running[last].flip(0)), **heat), row=1, col=2)
+    fig.add_trace(go.Heatmap(z=_round(running[last].flip(0)), **heat), row=1, col=2)
     if image is not None:
         fig.add_trace(go.Heatmap(z=image.detach().float().cpu().flip(0).tolist(), **heat), row=1, col=3)
     fig.update_xaxes(showticklabels=False)
@@ -419,10 +436,6 @@ def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, titl
                       sliders=[_slider("t", list(range(1, steps + 1)), last, -0.02)])
     fig.layout.meta = {"snnbp_lookup": {"shape": [steps], "entries": [frame(t) for t in range(steps)]}}
     return fig
-
-
-def _round2(x: torch.Tensor) -> list:
-    return [[round(float(v), 3) for v in row] for row in x]
 
 
 # -- curves -------------------------------------------------------------------------------------
@@ -548,10 +561,7 @@ def rate_explorer(layers: Sequence[str], params: Mapping[str, Sequence], rates: 
     active = active or {}
     positions = [_index(g, active.get(n, g[0])) for n, g in zip(names, grid)]
     shape = [len(g) for g in grid]
-    flat = 0
-    for pos, size in zip(positions, shape):
-        flat = flat * size + pos
-    default = entries[flat]
+    default = entries[_lookup_index(positions, shape)]
     top = ymax if ymax is not None else max(max(float(v) for v in r) for r in rates.values()) * 1.15 or 1.0
     n_sliders = len(names)
     plot_bottom = 0.15 * n_sliders + 0.1

@@ -149,3 +149,50 @@ def test_rate_explorer_has_one_entry_per_combination_and_opens_at_active():
     assert "snnbp_lookup" in plots.to_html(fig)
     with pytest.raises(KeyError):
         plots.rate_explorer(["lif1"], {"gain": [1.0, 2.0]}, {(1.0,): [0.1]})
+
+
+def _js_lookup_indices(shape):
+    """The entry LOOKUP_JS picks for every combination of slider positions (C order), run in node when
+    there is one, else its index line translated to Python."""
+    import itertools
+    import re
+    import shutil
+    import subprocess
+
+    combos = list(itertools.product(*[range(n) for n in shape]))
+    node = shutil.which("node")
+    if node is None:
+        line = re.search(r"index = (index \* lookup\.shape\[i\] \+ \(gd\.layout\.sliders\[i\]\.active \|\| 0\));",
+                          plots.LOOKUP_JS).group(1)
+        expr = line.replace("lookup.shape[i]", "shape[i]").replace("gd.layout.sliders[i].active || 0", "active[i] or 0")
+        picked = []
+        for active in combos:
+            index = 0
+            for i in range(len(shape)):
+                index = eval(expr, {}, {"index": index, "shape": shape, "active": active, "i": i})  # noqa: S307
+            picked.append(index)
+        return combos, picked
+    script = plots.LOOKUP_JS + """
+var shape = %s, combos = %s, picked = [], handler = null;
+var gd = {layout: {meta: {snnbp_lookup: {shape: shape, entries: []}}, sliders: shape.map(function () { return {}; })},
+          on: function (event, fn) { handler = fn; }};
+var total = shape.reduce(function (a, b) { return a * b; }, 1);
+for (var k = 0; k < total; k++) { gd.layout.meta.snnbp_lookup.entries.push({traces: {}, title: k}); }
+var Plotly = {restyle: function () {}, relayout: function (gd, change) { picked.push(change["title.text"]); }};
+snnbpLookup(gd);
+combos.forEach(function (c) { c.forEach(function (p, i) { gd.layout.sliders[i].active = p; }); handler(); });
+console.log(JSON.stringify(picked));
+""" % (json.dumps(list(shape)), json.dumps([list(c) for c in combos]))
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60, check=True)
+    return combos, json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("shape", [[3], [2, 3], [4, 1, 3, 2]])
+def test_python_lookup_index_is_the_one_the_page_uses(shape):
+    combos, picked = _js_lookup_indices(shape)
+    assert picked == [plots._lookup_index(c, shape) for c in combos] == list(range(len(combos)))
+
+
+def test_round_handles_nested_values():
+    assert plots._round(torch.tensor([[0.12345, 1.0]]), 2) == [[0.12, 1.0]]
+    assert plots._round([0.33333, 2], 3) == [0.333, 2.0]
