@@ -1,5 +1,10 @@
 """snnbp: spike-based backpropagation for deep spiking neural networks, after Lee, Sarwar,
-Panda, Srinivasan & Roy (Frontiers in Neuroscience 2020), as a small textbook library."""
+Panda, Srinivasan & Roy (Frontiers in Neuroscience 2020), as a small textbook library.
+
+Introduced in chapter 01 (``book/01_preface``); each module's docstring names the chapter that
+teaches it: neurons (02), encoding (03), surrogate (04), layers (05-07, 10), models (06, 07),
+kernels (10), bridge (11).
+"""
 from __future__ import annotations
 
 import importlib

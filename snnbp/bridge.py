@@ -197,7 +197,16 @@ class SnnTorchTwin(nn.Module):
 
     Input: the encoded spikes ``[T, B, ...]`` (``net.encode(images)``); output ``V_out(T)/T``
     ``[B, classes]``. Convolutions and linear layers are the snnbp network's own modules, so the
-    twin shares its weight tensors (and an optimizer over either updates both).
+    twin shares its weight tensors (and an optimizer over either updates both). Per step ``t`` each
+    stage computes ``spk, mem = lif(conv(x[t]), mem)``: snnTorch's
+    :math:`m[t] = \beta (1 - r[t-1]) m[t-1] + I[t]`, :math:`s[t] = 1[m[t] > V_{th}]`.
+
+    Example::
+
+        net = snnbp.build("lenet", "mnist", timesteps=20).eval()
+        spikes = net.encode(images)
+        twin = to_snntorch(net)
+        torch.testing.assert_close(twin(spikes), net.readout(net.classifier(net.features(spikes))))
     """
 
     def __init__(self, net: nn.Module):

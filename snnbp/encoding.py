@@ -7,6 +7,8 @@ At every step :math:`t` and pixel :math:`x`, draw :math:`u \sim U[0, 1)` and emi
 so a pixel fires with probability :math:`\min(|x| r, 1)` per step, where :math:`r` is the
 ``rate_scale`` (the paper's MNIST scripts fire with probability :math:`|x|/2`: ``rate_scale=0.5``).
 Negative normalised pixels give :math:`-1` spikes (``signed=True``); ``signed=False`` drops the sign.
+
+Taught in chapter 03 (``book/03_spike_encoding``).
 """
 from __future__ import annotations
 
@@ -39,7 +41,18 @@ def poisson_encode(x: torch.Tensor, steps: int, *, signed: bool = True, rate_sca
 
 
 class PoissonEncoder(nn.Module):
-    """Module form of :func:`poisson_encode`: images ``[B, ...]`` -> spikes ``[T, B, ...]``."""
+    r"""Module form of :func:`poisson_encode`: images ``[B, ...]`` -> spikes ``[T, B, ...]``,
+    :math:`s[t] = \mathrm{sign}(x)\,1[|x|\,r > u_t]` with fresh :math:`u_t \sim U[0, 1)` every call.
+
+    Example::
+
+        >>> encoder = PoissonEncoder(100, rate_scale=0.5)         # the paper's MNIST coding
+        >>> spikes = encoder(torch.full((2, 1, 28, 28), 0.6))
+        >>> spikes.shape, round(spikes.mean().item(), 1)           # fires with probability 0.3
+        (torch.Size([100, 2, 1, 28, 28]), 0.3)
+
+    Set ``.generator`` to a seeded :class:`torch.Generator` for reproducible spikes.
+    """
 
     def __init__(self, steps: int, *, signed: bool = True, rate_scale: float = 1.0):
         super().__init__()

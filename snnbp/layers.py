@@ -43,7 +43,10 @@ class TimeBatched(nn.Module):
 
 
 class Flatten(nn.Module):
-    """``[T, B, C, H, W]`` -> ``[T, B, C*H*W]`` (in ``C, H, W`` order, whatever the memory layout)."""
+    """``[T, B, C, H, W]`` -> ``[T, B, C*H*W]`` (in ``C, H, W`` order, whatever the memory layout).
+
+    Example: ``Flatten()(torch.rand(20, 4, 50, 7, 7)).shape == (20, 4, 2450)``.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(2)
@@ -138,14 +141,17 @@ class OutputIntegrator(nn.Module):
 
 
 class LastStep(nn.Module):
-    """The ANN twin's read-out: ``[1, B, K]`` -> ``[B, K]``."""
+    """The ANN twin's read-out :math:`y = x[T]`: ``[1, B, K]`` -> ``[B, K]``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[-1]
 
 
 class Subsample(nn.Module):
-    """Parameter-free stride-``s`` subsampling, ``x[..., ::s, ::s]`` (the last ResNet11 shortcut)."""
+    """Parameter-free stride-``s`` subsampling, ``x[..., ::s, ::s]`` (the last ResNet11 shortcut).
+
+    ``[T, B, C, H, W]`` -> ``[T, B, C, ceil(H/s), ceil(W/s)]``; e.g. ``Subsample(2)`` on 4x4 images gives 2x2.
+    """
 
     def __init__(self, stride: int):
         super().__init__()
@@ -163,6 +169,16 @@ class Residual(nn.Module):
     where :math:`x` are the block's input *spikes*, :math:`S` the shortcut (1x1 convolution,
     subsampling or identity) and :math:`N_2` integrates the sum as its input current, i.e. the
     shortcut is added into the membrane potential before thresholding (paper-spec section 4).
+    Spikes ``[T, B, C, H, W]`` -> spikes ``[T, B, C', H', W']``. ``dropout`` (one mask for all
+    steps) sits on :math:`h`.
+
+    Example (what ``snnbp.build("resnet11")``'s first block is)::
+
+        conv = lambda cin, cout, **kw: TimeBatched(nn.Conv2d(cin, cout, kw.pop("k", 3), padding=kw.pop("p", 1),
+                                                             bias=False, **kw))
+        block = Residual(conv(64, 128), LIF(), TimeFixedDropout(0.25), conv(128, 128),
+                         conv(64, 128, k=1, p=0), LIF())
+        block(spikes)          # [T, B, 64, 16, 16] -> [T, B, 128, 16, 16]
     """
 
     def __init__(self, conv1: nn.Module, neuron1: nn.Module, dropout: nn.Module,

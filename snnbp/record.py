@@ -4,6 +4,9 @@
         model(images)
     rec.spikes["lif1"]      # [T, B, ...] of the last forward call, on the CPU
     rec.rates()             # mean spikes per neuron per time step, per layer, over all calls
+
+Used from chapter 04 (``book/04_derivative``) on; the per-layer firing rates of deep networks are
+the subject of chapter 06 (``book/06_deep_vgg``).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ __all__ = ["Recording", "record"]
 
 
 class Recording:
-    """Spikes and membranes captured by :func:`record`.
+    r"""Spikes and membranes captured by :func:`record`; the rate of layer ``l`` is
+    :math:`\sum |s| / (\text{neurons} \times T \times B)` over every recorded call.
 
     ``spikes``/``membranes``: layer name -> tensor ``[T, B, ...]`` of the last call (CPU, detached).
     ``counts``: layer name -> total |spikes| over every call; ``neuron_steps``: the matching
@@ -56,7 +60,12 @@ def _short(name: str) -> str:
 
 @contextmanager
 def record(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
-    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``."""
+    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``.
+
+    Layer names are ``model``'s module names without ``features.`` (``"lif1"``, ``"if1"``,
+    ``"block1.neuron2"``, ...); each tensor is ``[T, B, ...]``. ``membranes=True`` also keeps each
+    layer's membrane :math:`H` (after integration, before reset).
+    """
     rec = Recording()
     handles, saved_flags = [], []
     for name, module in model.named_modules():

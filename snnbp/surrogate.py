@@ -109,7 +109,10 @@ class StraightThrough(Surrogate):
 
 class FastSigmoid(Surrogate):
     r"""Fast sigmoid (SuperSpike, Zenke & Ganguli 2018):
-    :math:`\partial s/\partial V = 1 / (1 + k|u|)^2`, slope :math:`k` (default 25, as snnTorch)."""
+    :math:`\partial s/\partial V = 1 / (1 + k|u|)^2`, slope :math:`k` (default 25, as snnTorch).
+
+    ``grad`` takes and returns tensors of the membrane's shape; e.g. ``LIF(surrogate=FastSigmoid(10))``.
+    """
 
     name = "fast_sigmoid"
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from snnbp import kernels
-from snnbp.neurons import LIF
+from snnbp.neurons import LIF, LIFSettings
 from snnbp.surrogate import NAMES
 
 
@@ -73,12 +73,24 @@ def test_blocks_cover_every_neuron_once(monkeypatch, width, size):
     assert covered.eq(1).all()
 
 
-def test_no_grad_forward_saves_nothing_extra():
-    """Without gradients the scan neither computes NG nor keeps the membrane."""
-    neuron = LIF()
+@pytest.mark.parametrize("surrogate", ["paper", "fast_sigmoid"])
+def test_no_grad_forward_saves_nothing_extra(monkeypatch, surrogate):
+    """Without gradients the scan neither computes NG nor keeps the membrane; with them it saves the
+    spikes as booleans, NG, and the membrane only for a surrogate that needs it."""
+    calls = []
+    real = kernels.leak_correction_factor
+    monkeypatch.setattr(kernels, "leak_correction_factor", lambda *args: calls.append(1) or real(*args))
+    settings = LIFSettings(surrogate=surrogate, leak_correction=True)
+    current = torch.rand(6, 2, 10) * 0.8
     with torch.no_grad():
-        spikes = neuron(torch.rand(6, 2, 10))
-    assert spikes.grad_fn is None
+        spikes, membrane = kernels.lif_scan(current, settings)
+    assert spikes.grad_fn is None and membrane is None and calls == []
+    with_grad, membrane = kernels.lif_scan(current.clone().requires_grad_(), settings)
+    assert membrane is None and calls                          # NG computed once gradients are needed
+    assert torch.equal(with_grad.detach(), spikes) and spikes.sum() > 0
+    fired, saved_membrane, factor = with_grad.grad_fn.saved_tensors
+    assert fired.dtype == torch.bool and factor.shape == (20,)
+    assert (saved_membrane is not None) == (surrogate != "paper")
 
 
 def test_bfloat16_current():
