@@ -167,7 +167,7 @@ def rendered_dom(browser, page, profile):
     """The page's DOM after its scripts ran, in headless Chromium with every host unreachable."""
     cmd = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-           "--virtual-time-budget=20000", "--dump-dom", page.as_uri()]
+           "--virtual-time-budget=20000", "--dump-dom", page.resolve().as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0 and "<html" in proc.stdout, proc.stderr[-2000:]
     return proc.stdout
