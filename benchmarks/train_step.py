@@ -16,7 +16,7 @@ peak is ``torch.cuda.max_memory_allocated``. Times are wall-clock medians after 
 
     python benchmarks/train_step.py                       # the default grid (about 15 min on 2 cores)
     python benchmarks/train_step.py --models vgg9 --timesteps 25 --repeats 5
-    python benchmarks/train_step.py --quick               # lenet at T=8, one repeat: a smoke test
+    python benchmarks/train_step.py --quick               # lenet at T=8, one repeat: a smoke test (writes no files)
 
 Results: ``benchmarks/results/train_step_<device>[_<tag>].json`` and ``.md``.
 """
@@ -305,8 +305,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", nargs="*", type=_env_item, default=[], metavar="KEY=VALUE",
                         help="extra environment for the timed processes, e.g. MALLOC_MMAP_MAX_=0")
     parser.add_argument("--tag", default="", help="suffix of the result files")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--quick", action="store_true", help="lenet, T=8, 1 repeat: a smoke test")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder of the result files (default benchmarks/results; --quick writes none unless given)")
+    parser.add_argument("--quick", action="store_true",
+                        help="lenet, T=8, 1 repeat: a smoke test (prints its table; the committed results stay)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
     # internal: one configuration in a child process
     parser.add_argument("--child", choices=("check", "time"), help=argparse.SUPPRESS)
@@ -331,7 +333,7 @@ def _run(args) -> int:
         print(json.dumps(result))
         return 0
 
-    if args.out.exists() and not args.out.is_dir():
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise FileExistsError(f"--out {args.out} is a file, not a folder")
     if args.quick:
         args.models, args.timesteps, args.repeats, args.warmup = ["lenet"], [8], 1, 1
@@ -359,6 +361,10 @@ def _run(args) -> int:
 
     machine = _machine(args, env_extra)
     table = summarise(rows)
+    if args.quick and args.out is None:
+        print(markdown(machine, table))
+        return 0
+    args.out = args.out or HERE / "results"
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"train_step_{args.device.split(':')[0]}" + (f"_{args.tag}" if args.tag else "")
     (args.out / f"{stem}.json").write_text(json.dumps({"machine": machine, "table": table, "rows": rows}, indent=1))
