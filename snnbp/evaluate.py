@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import output_membrane
+
 __all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
            "load_run", "plot", "main"]
 
@@ -89,10 +91,9 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
     synaptic operations and ANN MACs per image), ``totals`` and ``energy``. ``seed`` fixes the
     Poisson input (the global RNG is forked, not disturbed).
     """
-    from tqdm.auto import tqdm
 
     from .record import record
-    from .train import resolve_device
+    from .train import progress, resolve_device
 
     device = resolve_device(device)
     model = model.to(device).eval()
@@ -116,11 +117,11 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
         with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
             if seed is not None:
                 torch.manual_seed(seed)
-            for x, y in tqdm(loader, disable=quiet, desc="evaluate", leave=False):
+            for x, y in progress(loader, quiet, desc="evaluate", leave=False):
                 x, y = x.to(device), y.to(device)
                 model(x)
                 current = currents.pop().float()                     # [T, B, K]
-                votes = _membrane_over_time(current, getattr(model.readout, "leak", 1.0))
+                votes = output_membrane(current, getattr(model.readout, "leak", 1.0))
                 hits = (votes.argmax(-1) == y).sum(1).double()       # [T]
                 correct_by_t = hits if correct_by_t is None else correct_by_t + hits
                 seen += len(y)
@@ -155,16 +156,6 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
                    "model": "E_SNN = AC * E_AC, E_ANN = MAC * E_MAC; weight layers only "
                             "(no pooling, neuron updates or memory traffic)"},
     }
-
-
-def _membrane_over_time(current: torch.Tensor, leak: float) -> torch.Tensor:
-    r""":math:`V[t] = \lambda (V[t-1] + I[t])` for every ``t``: ``[T, B, K]`` -> ``[T, B, K]``."""
-    v = torch.zeros_like(current[0])
-    out = torch.empty_like(current)
-    for t in range(current.shape[0]):
-        v = leak * (v + current[t])
-        out[t] = v
-    return out
 
 
 def _mean_hidden_rate(rec) -> float | None:

@@ -171,10 +171,20 @@ def _autocast(device: torch.device, amp: bool):
     return contextlib.nullcontext()
 
 
-def _bar(iterable, quiet: bool, **kw):
+def progress(iterable, quiet: bool = False, **kw):
+    """A progress bar (console or notebook) over ``iterable`` that iterates it exactly once.
+
+    ``tqdm.auto``'s bar calls ``iter()`` on its iterable when it is made and again when it is
+    looped over; for a DataLoader that is two iterators: two draws from its shuffling generator
+    (the epoch's order is then not the one the seed gives) and, with workers, two sets of worker
+    processes. A generator already started over ``iterable`` is iterated once, whoever asks.
+    """
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, disable=quiet or _rank() != 0, **kw)
+    if "total" not in kw:
+        kw["total"] = _safe_len(iterable)
+    return tqdm((item for item in iterable), disable=quiet or _rank() != 0, **kw)
+
 
 
 # -- one epoch, one evaluation ----------------------------------------------------------------------
@@ -190,7 +200,7 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
     model.train()
     total_loss = correct = seen = 0.0
     per_example = getattr(loss_fn, "reduction", "mean") == "sum"
-    bar = _bar(loader, quiet, desc=desc, leave=False)
+    bar = progress(loader, quiet, desc=desc, leave=False)
     for batch, (x, y) in enumerate(bar):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with _autocast(device, amp):
@@ -229,7 +239,7 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
         if seed is not None:
             torch.manual_seed(seed + _rank())
         with record(net) as rec:
-            for x, y in _bar(loader, quiet, desc="test", leave=False):
+            for x, y in progress(loader, quiet, desc="test", leave=False):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 with _autocast(device, amp):
                     out = net(x)
@@ -537,7 +547,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     if _dist() and not isinstance(model, nn.parallel.DistributedDataParallel):
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index or 0] if device.type == "cuda" else None)
     eval_seed = 12345 if seed is None else seed + 12345
-    for epoch in _bar(range(start, epochs + 1), quiet, desc="epochs", initial=start - 1, total=epochs):
+    for epoch in progress(range(start, epochs + 1), quiet, desc="epochs", initial=start - 1, total=epochs):
         row = _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch, device, amp, quiet, eval_seed,
                      out if history else None)
         scheduler.step()

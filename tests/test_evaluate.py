@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import snnbp
+from snnbp.layers import output_membrane
 from snnbp import data, evaluate, runtime, train
 
 
@@ -99,7 +100,7 @@ def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
     net.timesteps = 8
     # (checked on the output integrator: V_out[3]/3 of the long run equals the 3-step readout)
     current = net.classifier(net.features(torch.cat([spikes, torch.zeros(5, *spikes.shape[1:])])))
-    v = evaluate._membrane_over_time(current, net.readout.leak)
+    v = output_membrane(current, net.readout.leak)
     short = net.readout(net.classifier(net.features(spikes)))
     torch.testing.assert_close(v[2] / 3, short)
 

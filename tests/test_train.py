@@ -266,3 +266,38 @@ def test_cli_without_arguments_trains_digits_offline(tmp_path):
     assert accuracy > 0.9
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "metrics.csv").exists() and (runs[0] / "best.pt").exists()
+
+
+class _CountingIterable:
+    """An iterable that counts how often it is asked for an iterator."""
+
+    def __init__(self, n):
+        self.n, self.iterators = n, 0
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        self.iterators += 1
+        return iter(range(self.n))
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_progress_iterates_once(quiet):
+    """tqdm.auto's bar asks for an iterator when made and again when looped over: for a DataLoader
+    that drew the epoch's shuffle twice. snnbp's progress bar iterates once."""
+    items = _CountingIterable(5)
+    assert list(train.progress(items, quiet)) == [0, 1, 2, 3, 4] and items.iterators == 1
+
+
+def test_an_epoch_uses_the_order_the_loader_seed_gives():
+    """fit's first epoch sees the batches of the loader's first (seeded) iterator."""
+    import torch.utils.data as tud
+
+    data = tud.TensorDataset(torch.arange(20.0))
+    seen = []
+    loader = tud.DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(3))
+    for (x,) in train.progress(loader, True):
+        seen.append(x)
+    expected = list(tud.DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(3)))
+    assert all(torch.equal(a, b) for a, (b,) in zip(seen, expected))
