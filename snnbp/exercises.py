@@ -632,3 +632,280 @@ register(
           "s = (h > threshold); v = leak * h * (1 - s); collect s. Return torch.stack of the spikes."),
     mistake=lambda current, leak, threshold: (current > threshold).float(),
     description="the time loop of a layer of LIF neurons")
+
+
+# == Exercises that predict, measure or derive (issue 12) ===========================================
+# Each reference below MEASURES its answer with PyTorch or the library (a simulation, autograd, a
+# model's own shapes), and the reader's answer is a prediction or a derived formula compared with
+# that measurement within a tolerance; the message says how far off the prediction is.
+
+def _measured(what: str, rtol: float, atol: float) -> Callable[[Any, Any], str | None]:
+    """A ``compare`` for a prediction against a measurement: within ``rtol``/``atol``, or a
+    sentence giving the prediction, the measurement and the gap."""
+    def compare(expected, got) -> str | None:
+        problem = difference(expected, got, rtol=rtol, atol=atol)
+        if problem is None:
+            return None
+        try:
+            e = torch.as_tensor(expected, dtype=torch.float64)
+            g = torch.as_tensor(got, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            return problem
+        if e.shape != g.shape or e.numel() > 8:
+            return problem
+        def show(t):
+            return f"{t.item():.4g}" if t.numel() == 1 else str([round(v, 4) for v in t.flatten().tolist()])
+        return (f"your answer {show(g)} is off from {what} {show(e)} (gap {show(g - e)}; "
+                f"tolerance {rtol:.0%} + {atol:g})")
+    return compare
+
+
+# -- Chapter 1: predict from a firing probability -----------------------------------------------
+
+def _measured_silent(probability: torch.Tensor, steps: int) -> float:
+    """Simulated: the mean number of neurons (firing probabilities ``probability``) that do not
+    fire once in ``steps`` steps, over 10,000 random rasters."""
+    g = generator(101)
+    trials = 10_000
+    silent = torch.zeros(())
+    for _ in range(0, trials, 5_000):
+        spikes = torch.rand(5_000, steps, probability.numel(), generator=g) < probability
+        silent += (~spikes.any(1)).sum()
+    return float(silent) / trials
+
+
+register(
+    "expected_silent", reference=_measured_silent,
+    cases=lambda: [Case((torch.linspace(0.05, 0.6, 8), 20)), Case((torch.full((10,), 0.01), 50)),
+                   Case((torch.tensor([0.1, 0.3, 0.02]), 5))],
+    compare=_measured("the number measured on 10,000 simulated rasters", 0.03, 0.03),
+    hint=("a neuron stays silent only if it misses EVERY step: probability (1 - p) ** steps, the steps are "
+          "independent. Add that up over the neurons. 1 - p * steps is the first term of a series, not the "
+          "answer (it even goes negative)."),
+    mistake=lambda probability, steps: float((1 - probability * steps).clamp(min=0).sum()),
+    description="predict how many neurons of a random raster never fire")
+
+
+def _measured_first_spike(p: float) -> float:
+    """Simulated: the mean (1-based) step of the first spike of a neuron that fires with
+    probability ``p`` per step, over 20,000 runs long enough that every one fires."""
+    g = generator(102)
+    steps = math.ceil(25 / p)
+    fired = torch.rand(20_000, steps, generator=g) < p
+    return float((fired.float().argmax(1) + 1).float().mean())
+
+
+register(
+    "mean_first_spike", reference=_measured_first_spike,
+    cases=lambda: [Case((p,)) for p in (0.05, 0.2, 0.5, 0.9)],
+    compare=_measured("the mean first-spike step measured on 20,000 simulated neurons", 0.03, 0.02),
+    hint=("the first spike is at step k when the neuron misses k - 1 steps and then fires: probability "
+          "(1 - p) ** (k - 1) * p (a geometric distribution). Its mean is 1 / p, counting steps from 1; "
+          "1 / p - 1 counts the silent steps before it."),
+    mistake=lambda p: 1 / p - 1,
+    description="predict the mean step of a neuron's first spike from its firing probability")
+
+
+# -- Chapter 4: the width of a surrogate --------------------------------------------------------
+
+def _measured_half_width(slope: float) -> float:
+    """Bisection on the library's fast-sigmoid surrogate: the distance to threshold
+    ``|H - V_th|`` where ``FastSigmoid(slope).grad`` falls to half its value at the threshold."""
+    surrogate, threshold = FastSigmoid(slope), 1.0
+    def grad(u):
+        return float(surrogate.grad(torch.tensor(threshold + u, dtype=torch.float64), None, threshold))
+    peak, low, high = grad(0.0), 0.0, 1.0
+    while grad(high) > peak / 2:
+        high *= 2
+    for _ in range(80):
+        mid = (low + high) / 2
+        low, high = (mid, high) if grad(mid) > peak / 2 else (low, mid)
+    return (low + high) / 2
+
+
+register(
+    "fast_sigmoid_half_width", reference=_measured_half_width,
+    cases=lambda: [Case((k,)) for k in (25.0, 5.0, 1.0, 100.0)],
+    compare=_measured("the half width measured on snnbp.surrogate.FastSigmoid", 1e-4, 1e-7),
+    hint=("the surrogate is 1 at the threshold; solve 1 / (1 + k u) ** 2 = 1 / 2 for u >= 0: the SQUARE "
+          "means 1 + k u = sqrt(2), so u = (sqrt(2) - 1) / k, not 1 / k."),
+    mistake=lambda slope: 1.0 / slope,
+    description="derive the distance to threshold where the fast-sigmoid surrogate halves")
+
+
+# -- Chapter 5: the gradients of the loss and of the output layer --------------------------------
+
+def _autograd_loss_grad(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Autograd of the library's ``SummedSquaredError`` with respect to the output."""
+    from .train import SummedSquaredError
+
+    output = output.detach().clone().requires_grad_()
+    SummedSquaredError("sum")(output, labels).backward()
+    return output.grad
+
+
+register(
+    "mse_sum_grad", reference=_autograd_loss_grad, cases=_loss_cases,
+    compare=_measured("autograd of snnbp.train.SummedSquaredError", 1e-5, 1e-6),
+    hint=("differentiate each squared term: d/do (o - y)**2 = 2 (o - y), with y the one-hot target. A SUM over "
+          "the batch gives every sample this gradient in full; dividing by B is the mean's gradient, "
+          "B times smaller."),
+    mistake=lambda output, labels: 2 * (output - torch.nn.functional.one_hot(labels, output.shape[1]))
+    / output.shape[0],
+    description="derive the gradient of the summed squared error with respect to the output")
+
+
+def _autograd_readout_weights(steps: int, leak: float) -> torch.Tensor:
+    r"""Autograd through the library's exact output layer (``OutputIntegrator(detach_leak=False)``):
+    :math:`\partial (V_{out}[T]/T) / \partial I[t]` for ``t = 1..T``."""
+    from .layers import OutputIntegrator
+
+    current = torch.zeros(steps, 1, 1, dtype=torch.float64, requires_grad=True)
+    OutputIntegrator(leak, detach_leak=False)(current).sum().backward()
+    return current.grad.flatten()
+
+
+register(
+    "readout_weights", reference=_autograd_readout_weights,
+    cases=lambda: [Case((t, leak)) for t, leak in ((5, 0.9), (20, 0.99), (100, 0.99), (3, 1.0))],
+    compare=_measured("autograd through snnbp.layers.OutputIntegrator(detach_leak=False)", 1e-5, 1e-8),
+    hint=("unroll V_out[t] = leak * (V_out[t-1] + I[t]) from V_out[0] = 0: the current of step t is leaked "
+          "at step t itself and at every later step, T - t + 1 times in all, so its weight is "
+          "leak ** (T - t + 1) / T (the last step's current already has one leak)."),
+    mistake=lambda steps, leak: leak ** torch.arange(steps - 1, -1, -1, dtype=torch.float64) / steps,
+    description="derive the exact gradient of the output layer with respect to each step's current")
+
+
+# -- Chapter 6: what a spike train does to the next layer's current ------------------------------
+
+def _measured_current_std(rate: float, fan_in: int, gain: float) -> float:
+    """Measured: the standard deviation of ``I = W s`` for He-normal weights (PyTorch's
+    ``kaiming_normal_``, times ``gain``) and random 0/1 input spikes firing at ``rate``."""
+    g = generator(106)
+    weight = torch.nn.init.kaiming_normal_(torch.empty(400, fan_in), mode="fan_in", nonlinearity="relu",
+                                           generator=g) * gain
+    spikes = (torch.rand(4_000, fan_in, generator=g) < rate).float()
+    return float((spikes @ weight.T).std())
+
+
+register(
+    "he_current_std", reference=_measured_current_std,
+    cases=lambda: [Case(a) for a in ((0.3, 9, 1.0), (0.05, 576, 1.0), (0.1, 1152, 2.0), (0.5, 200, 0.5))],
+    compare=_measured("the std measured on a He-initialised layer", 0.06, 1e-4),
+    hint=("I = sum over fan_in inputs of w_i s_i, each term with mean 0 and variance Var(w) E[s**2]. A 0/1 spike "
+          "has E[s**2] = rate (not rate**2), and Var(w) = gain**2 * 2 / fan_in, so the fan-in cancels: "
+          "std = gain * sqrt(2 * rate)."),
+    mistake=lambda rate, fan_in, gain: gain * math.sqrt(2.0) * rate,
+    description="predict the std of a He-initialised layer's input current from the input rate")
+
+
+# -- Chapter 7: shapes through ResNet11; what an identity shortcut passes on ----------------------
+
+@functools.lru_cache(maxsize=1)
+def _resnet11():
+    from .models import build
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build("resnet11", "cifar10", timesteps=1).eval()
+
+
+def _measured_resnet11_sizes(size: int) -> list[int]:
+    """The height of the maps after ``conv1``, ``pool1`` and each of the four blocks of the library's
+    ResNet11, measured by running an image of ``size`` x ``size`` through its layers."""
+    net = _resnet11()
+    x, sizes = torch.zeros(1, 1, 3, size, size), []
+    with torch.no_grad():
+        for name, layer in net.features.named_children():
+            if name == "flatten":
+                break
+            x = layer(x)
+            if name in ("conv1", "pool1") or name.startswith("block"):
+                sizes.append(int(x.shape[-1]))
+    return sizes
+
+
+register(
+    "resnet11_sizes", reference=_measured_resnet11_sizes,
+    cases=lambda: [Case((n,)) for n in (32, 20, 18)],
+    compare=_measured("the sizes measured by running snnbp's ResNet11", 0.0, 0.0),
+    hint=("apply (size + 2 * padding - kernel) // stride + 1 layer by layer: the stem conv (3x3, padding 1) "
+          "keeps the size, the 2x2 pooling halves it, a stride-2 block's 3x3 conv (padding 1) gives "
+          "(size - 1) // 2 + 1, which ROUNDS UP for an odd size (5 -> 3), as does the x[::2] shortcut."),
+    mistake=lambda size: [size, size // 2, size // 2, size // 4, size // 4, size // 8],
+    description="predict the map size after each stage of ResNet11")
+
+
+def _measured_shortcut_output(spikes: torch.Tensor, leak: float) -> torch.Tensor:
+    """Simulated with the library's LIF (threshold 1, reset to zero): the output spikes of a block's
+    second neuron when only an identity shortcut feeds it (``W_2 h = 0``), per neuron."""
+    with torch.no_grad():
+        return LIF(leak=leak, threshold=1.0)(spikes.unsqueeze(1)).squeeze(1).sum(0)
+
+
+def _shortcut_cases():
+    g = generator(107)
+    return [Case(((torch.rand(40, 6, generator=g) < rate).float(), leak))
+            for rate, leak in ((0.3, 0.99), (0.8, 0.9), (0.1, 1.0))]
+
+
+register(
+    "shortcut_output_spikes", reference=_measured_shortcut_output, cases=_shortcut_cases,
+    compare=_measured("the count simulated with snnbp.neurons.LIF", 0.0, 1e-6),
+    hint=("follow the membrane: a lone input spike gives H = 1, which is NOT > 1, so no spike, but it leaves "
+          "V = leak > 0 behind (leaked further while nothing arrives); the next input spike gives H = 1 + V > 1 "
+          "and fires, resetting V to 0. So every second input spike gets through: n // 2 of n."),
+    mistake=lambda spikes, leak: spikes.sum(0),
+    description="predict how many input spikes an identity shortcut alone passes through N2")
+
+
+# -- Chapter 8: how much the exact output-layer gradient shrinks ---------------------------------
+
+def _measured_exact_shrink(steps: int, leak: float) -> float:
+    """Autograd through the library's output layer, exact against the paper's: ``1 - g_exact / g_paper``
+    for a current that is the same at every step (one weight feeding all ``steps``)."""
+    from .layers import OutputIntegrator
+
+    grads = {}
+    for detach in (True, False):
+        weight = torch.ones((), dtype=torch.float64, requires_grad=True)
+        OutputIntegrator(leak, detach_leak=detach)(weight.expand(steps, 1, 1)).sum().backward()
+        grads[detach] = float(weight.grad)
+    return 1 - grads[False] / grads[True]
+
+
+register(
+    "exact_gradient_shrink", reference=_measured_exact_shrink,
+    cases=lambda: [Case((t, leak)) for t, leak in ((20, 0.99), (100, 0.99), (10, 0.9), (50, 1.0))],
+    compare=_measured("the shrink measured with snnbp.layers.OutputIntegrator", 1e-5, 1e-8),
+    hint=("the paper's backward gives every step 1/T, T of them: 1 in all; the exact one gives step t "
+          "leak ** (T - t + 1) / T. The shrink is 1 - (1/T) * sum of leak ** k for k = 1..T "
+          "= 1 - leak (1 - leak**T) / ((1 - leak) T) (and 0 when leak = 1); mind k starts at 1, not 0."),
+    mistake=lambda steps, leak: 1 - sum(leak ** k for k in range(steps)) / steps,
+    description="predict how much smaller the exact output-layer gradient is than the paper's")
+
+
+# -- Chapter 9: accumulates per multiply-accumulate of a padded convolution ----------------------
+
+def _measured_acs_per_mac(rate: float, timesteps: int, size: int, kernel: int) -> float:
+    """Counted with the library (``snnbp.evaluate.synaptic_ops`` and ``dense_macs``): the expected
+    accumulates per multiply-accumulate of a stride-1 'same' convolution (padding ``kernel // 2``)
+    whose ``size`` x ``size`` input fires at ``rate`` per step for ``timesteps`` steps."""
+    from .evaluate import dense_macs, synaptic_ops
+
+    with torch.random.fork_rng(devices=[]):          # its random weights are not used
+        conv = torch.nn.Conv2d(1, 1, kernel, padding=kernel // 2, bias=False)
+    every_input_once = synaptic_ops(conv, torch.ones(1, 1, size, size))
+    return rate * timesteps * every_input_once / dense_macs(conv, (1, size, size))
+
+
+register(
+    "acs_per_mac", reference=_measured_acs_per_mac,
+    cases=lambda: [Case(a) for a in ((0.1, 100, 8, 3), (0.05, 20, 32, 3), (0.2, 10, 28, 5), (0.3, 5, 6, 1),
+                                     (0.02, 100, 4, 3))],
+    compare=_measured("the count of snnbp.evaluate.synaptic_ops / dense_macs", 1e-6, 1e-9),
+    hint=("without padding it would be rate * timesteps. With padding p = kernel // 2 an input near the border "
+          "reaches fewer outputs: along one axis the fan-outs add up to size * kernel - p (p + 1) instead of "
+          "size * kernel; the 2-D factor is the square of (1 - p (p + 1) / (size * kernel))."),
+    mistake=lambda rate, timesteps, size, kernel: rate * timesteps,
+    description="derive the accumulates per MAC of a padded convolution from its input rate")

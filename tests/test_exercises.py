@@ -128,3 +128,59 @@ def test_lif_rheobase_reference_matches_a_simulated_lif_neuron():
         currents = torch.tensor([0.98, 1.02]) * rheobase            # just below and just above
         spikes = LIF(leak, threshold)(currents.expand(3000, 1, 2).contiguous())
         assert spikes[:, 0, 0].sum() == 0 and spikes[:, 0, 1].sum() > 0, (leak, threshold)
+
+
+# -- predict / measure / derive exercises: the measured reference accepts the derived answer ----------
+# (the chapter's solution), and rejects the typical mistake (test_mistake_fails_with_hint above)
+
+def _resnet11_sizes(size):
+    def out(s, kernel, stride, padding):
+        return (s + 2 * padding - kernel) // stride + 1
+    stem = out(size, 3, 1, 1)
+    pool = stem // 2
+    block1 = out(pool, 3, 1, 1)
+    block2 = out(block1, 3, 2, 1)
+    return [stem, pool, block1, block2, block2, out(block2, 3, 2, 1)]
+
+
+def _derived():
+    import math
+
+    import torch
+
+    return {
+        "expected_silent": lambda probability, steps: float(((1 - probability) ** steps).sum()),
+        "mean_first_spike": lambda p: 1 / p,
+        "fast_sigmoid_half_width": lambda slope: (math.sqrt(2) - 1) / slope,
+        "mse_sum_grad": lambda output, labels: 2 * (output - torch.nn.functional.one_hot(labels, output.shape[1])),
+        "readout_weights": lambda steps, leak: leak ** torch.arange(steps, 0, -1, dtype=torch.float64) / steps,
+        "he_current_std": lambda rate, fan_in, gain: gain * math.sqrt(2 * rate),
+        "resnet11_sizes": _resnet11_sizes,
+        "shortcut_output_spikes": lambda spikes, leak: spikes.sum(0) // 2,
+        "exact_gradient_shrink": lambda steps, leak: 0.0 if leak == 1 else
+        1 - leak * (1 - leak ** steps) / ((1 - leak) * steps),
+        "acs_per_mac": lambda rate, timesteps, size, kernel: rate * timesteps * (
+            1 - (kernel // 2) * (kernel // 2 + 1) / (size * kernel)) ** 2,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_derived()))
+def test_derived_answer_passes_the_measured_checker(name):
+    result = exercises.check(name, _derived()[name], quiet=True)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("name", sorted(_derived()))
+def test_a_wrong_prediction_is_told_its_gap(name):
+    result = exercises.check(name, exercises.get(name).mistake, quiet=True)
+    assert result.status == "wrong"
+    assert "off from" in result.message or "difference" in result.message
+
+
+def test_predict_checkers_leave_the_global_rng_alone():
+    import torch
+
+    state = torch.random.get_rng_state()
+    for name in _derived():
+        exercises.check(name, _derived()[name], quiet=True)
+    assert torch.equal(state, torch.random.get_rng_state())
