@@ -22,10 +22,12 @@ Speed, and why (measurements in ``benchmarks/README.md``):
   output is scanned without a copy and the spikes keep that layout;
 * it saves only the spikes as booleans for the backward pass (and the membrane for surrogates that
   need it), and the paper's zero reset takes three kernels a step;
-* ``torch.compile`` does not trace into it (:func:`lif_scan` is ``torch.compiler.disable``-d): a
-  compiled network runs the scan eagerly between its compiled graphs. Traced, its per-step loop and
-  per-layer constants made dynamo recompile the scan's helpers for every layer, and keep
-  recompiling in the first training steps.
+* ``torch.compile`` does not trace into it. For the spike-only surrogates (the paper's, straight-through)
+  it is a custom operator (``torch.ops.snnbp.lif_scan`` and its backward) that a compiled graph
+  calls as a whole, so a compiled network stays one graph; for the others (and with
+  ``keep_membrane``) it is an autograd function behind ``torch.compiler.disable``, a graph break.
+  Traced, the scan's per-step loop and per-layer constants made dynamo recompile its helpers for
+  every layer, and keep recompiling in the first training steps.
 
 Taught in chapter 10 (``book/10_cost``).
 """
@@ -180,8 +182,40 @@ def _part(x: torch.Tensor | None, block: slice) -> torch.Tensor | None:
     return x[..., block]
 
 
+def _forward(cur: torch.Tensor, p, keep_membrane: bool, needs_grad: bool):
+    """The scan over ``cur`` ``[T, N]``, block by block: ``(spikes, membrane, fired, NG)``, each or None."""
+    steps = cur.shape[0]
+    save_membrane = p.surrogate.needs_membrane and needs_grad
+    spikes = torch.empty_like(cur)
+    membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
+    factor = torch.empty(cur.shape[1], device=cur.device) if (p.leak_correction and needs_grad) else None
+    fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
+    blocks = _blocks(cur.shape[1], cur.device)
+    scratch = None                                            # a float32 buffer for -H when spikes are not float32
+    if p.reset == "zero" and spikes.dtype != torch.float32 and blocks:
+        scratch = torch.empty(steps, blocks[0].stop, device=cur.device)   # reused by every block
+    for b in blocks:
+        _forward_block(cur[:, b], spikes[:, b], _part(membrane, b), _part(fired, b), _part(factor, b), p, scratch)
+    return spikes, membrane, fired, factor
+
+
+def _backward(grad: torch.Tensor, fired: torch.Tensor, membrane, factor, p) -> torch.Tensor:
+    r""":math:`\partial L/\partial H` ``[T, N]`` (float32) from the gradient at the spikes ``[T, N]``."""
+    grad_h = torch.empty_like(fired, dtype=torch.float32)
+    for b in _blocks(fired.shape[1], fired.device):
+        _backward_block(grad[:, b], grad_h[:, b], fired[:, b], _part(membrane, b), _part(factor, b), p)
+    return grad_h
+
+
+def _flat(current: torch.Tensor):
+    """``current`` ``[T, ...]`` as ``[T, N]`` in memory order (a view when it is dense), and how to undo it."""
+    order = _memory_order(current)
+    laid = current.permute(order)
+    return laid.reshape(current.shape[0], -1), (laid.shape, order)
+
+
 class _LIFScan(torch.autograd.Function):
-    """The whole time loop as one autograd node: no per-step graph.
+    """The whole time loop as one autograd node: no per-step graph (any surrogate; the membrane on request).
 
     Tensors are viewed as ``[T, N]`` (N neurons, in memory order) and scanned block by block
     (:data:`CPU_BLOCK`). Saved for the backward pass: the spikes as booleans (1 byte, not 4: the
@@ -191,44 +225,105 @@ class _LIFScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, current, p, keep_membrane, needs_grad):
-        save_membrane = p.surrogate.needs_membrane and needs_grad
-        steps, order = current.shape[0], _memory_order(current)
-        laid = current.permute(order)                         # the scan runs in memory order
-        cur = laid.reshape(steps, -1)
-        spikes = torch.empty_like(cur)
-        membrane = torch.empty_like(cur, dtype=torch.float32) if (keep_membrane or save_membrane) else None
-        factor = torch.empty(cur.shape[1], device=cur.device) if (p.leak_correction and needs_grad) else None
-        fired = torch.empty_like(cur, dtype=torch.bool) if needs_grad else None
-
-        blocks = _blocks(cur.shape[1], cur.device)
-        scratch = None                                        # a float32 buffer for -H when spikes are not float32
-        if p.reset == "zero" and spikes.dtype != torch.float32 and blocks:
-            scratch = torch.empty(steps, blocks[0].stop, device=cur.device)   # reused by every block
-        for b in blocks:
-            _forward_block(cur[:, b], spikes[:, b], _part(membrane, b), _part(fired, b), _part(factor, b), p, scratch)
-        ctx.p, ctx.layout = p, (laid.shape, order)
-        ctx.save_for_backward(fired, membrane if save_membrane else None, factor)
-        spikes = _unlay(spikes, laid.shape, order)
+        cur, layout = _flat(current)
+        spikes, membrane, fired, factor = _forward(cur, p, keep_membrane, needs_grad)
+        ctx.p, ctx.layout = p, layout
+        ctx.save_for_backward(fired, membrane if (p.surrogate.needs_membrane and needs_grad) else None, factor)
+        spikes = _unlay(spikes, *layout)
         if membrane is None:
             return spikes, None
         ctx.mark_non_differentiable(membrane)
-        return spikes, (_unlay(membrane, laid.shape, order) if keep_membrane else None)
+        return spikes, (_unlay(membrane, *layout) if keep_membrane else None)
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_membrane):
         (shape, order), p = ctx.layout, ctx.p
         fired, membrane, factor = ctx.saved_tensors
         grad = grad_spikes.permute(order).reshape(fired.shape[0], -1)
-        grad_h = torch.empty_like(fired, dtype=torch.float32)
-        for b in _blocks(fired.shape[1], fired.device):
-            _backward_block(grad[:, b], grad_h[:, b], fired[:, b], _part(membrane, b), _part(factor, b), p)
+        grad_h = _backward(grad, fired, membrane, factor, p)
         return _unlay(grad_h, shape, order).to(grad_spikes.dtype), None, None, None
 
 
+# -- the same scan as two custom operators, for spike-only surrogates -----------------------------
+# torch.compile keeps an operator in its graph without tracing into it: a compiled network stays one
+# graph (no graph break at every neuron layer). The operators see the settings as plain numbers.
+
+class _SpikeOnly:
+    """A spike-only rule rebuilt from its scale: :math:`\\partial s/\\partial H = c\\,s`."""
+
+    needs_membrane = False
+
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def spike_scale(self, threshold: float) -> float:
+        return self.scale
+
+
+def _plain(leak, threshold, reset, scale, detach_leak, leak_correction):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(leak=leak, threshold=threshold, reset=reset, surrogate=_SpikeOnly(scale),
+                           detach_leak=detach_leak, leak_correction=leak_correction)
+
+
+@torch.library.custom_op("snnbp::lif_scan", mutates_args=())
+def _scan_op(cur: torch.Tensor, leak: float, threshold: float, reset: str, scale: float, detach_leak: bool,
+             leak_correction: bool, needs_grad: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
+    spikes, _, fired, factor = _forward(cur, p, False, needs_grad)
+    none = cur.new_empty(0)
+    return spikes, none.bool() if fired is None else fired, none.float() if factor is None else factor
+
+
+@_scan_op.register_fake
+def _(cur, leak, threshold, reset, scale, detach_leak, leak_correction, needs_grad):
+    fired = cur.new_empty(cur.shape if needs_grad else (0,), dtype=torch.bool)
+    factor = cur.new_empty((cur.shape[1],) if (needs_grad and leak_correction) else (0,), dtype=torch.float32)
+    return torch.empty_like(cur, memory_format=torch.contiguous_format), fired, factor
+
+
+@torch.library.custom_op("snnbp::lif_scan_backward", mutates_args=())
+def _scan_backward_op(grad: torch.Tensor, fired: torch.Tensor, factor: torch.Tensor, leak: float, threshold: float,
+                      reset: str, scale: float, detach_leak: bool, leak_correction: bool) -> torch.Tensor:
+    p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
+    return _backward(grad, fired, None, factor if leak_correction else None, p)
+
+
+@_scan_backward_op.register_fake
+def _(grad, fired, factor, leak, threshold, reset, scale, detach_leak, leak_correction):
+    return torch.empty_like(fired, dtype=torch.float32, memory_format=torch.contiguous_format)
+
+
+def _setup(ctx, inputs, output):
+    ctx.args = inputs[1:7]
+    ctx.save_for_backward(output[1], output[2])
+
+
+def _scan_op_backward(ctx, grad_spikes, _grad_fired, _grad_factor):
+    fired, factor = ctx.saved_tensors
+    grad_h = torch.ops.snnbp.lif_scan_backward(grad_spikes, fired, factor, *ctx.args)
+    return (grad_h.to(grad_spikes.dtype),) + (None,) * 7
+
+
+_scan_op.register_autograd(_scan_op_backward, setup_context=_setup)
+
+
 @torch.compiler.disable
+def _scan_function(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool, needs_grad: bool):
+    return _LIFScan.apply(current, settings, keep_membrane, needs_grad)
+
+
 def lif_scan(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool = False):
     """Spikes ``[T, ...]`` (and the membrane :math:`H` ``[T, ...]`` if ``keep_membrane``, else None)
     of LIF neurons with ``settings`` driven by ``current`` ``[T, ...]``: the numbers of
     :func:`snnbp.neurons.lif_reference`, computed by the fused scan."""
     needs_grad = torch.is_grad_enabled() and current.requires_grad
-    return _LIFScan.apply(current, settings, keep_membrane, needs_grad)
+    p = settings
+    scale = p.surrogate.spike_scale(p.threshold)
+    if scale is None or keep_membrane:        # any surrogate, or the membrane for plotting: one autograd node
+        return _scan_function(current, p, keep_membrane, needs_grad)
+    cur, layout = _flat(current)
+    spikes, _, _ = torch.ops.snnbp.lif_scan(cur, float(p.leak), float(p.threshold), p.reset, float(scale),
+                                            bool(p.detach_leak), bool(p.leak_correction), needs_grad)
+    return _unlay(spikes, *layout), None

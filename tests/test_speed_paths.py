@@ -73,6 +73,14 @@ def test_blocks_cover_every_neuron_once(monkeypatch, width, size):
     assert covered.eq(1).all()
 
 
+def _scan_node(spikes):
+    """The scan's autograd node behind the layout views (permute, view) of its output."""
+    node = spikes.grad_fn
+    while type(node).__name__ in ("PermuteBackward0", "ViewBackward0", "ReshapeAliasBackward0"):
+        node = node.next_functions[0][0]
+    return node
+
+
 @pytest.mark.parametrize("surrogate", ["paper", "fast_sigmoid"])
 def test_no_grad_forward_saves_nothing_extra(monkeypatch, surrogate):
     """Without gradients the scan neither computes NG nor keeps the membrane; with them it saves the
@@ -88,9 +96,21 @@ def test_no_grad_forward_saves_nothing_extra(monkeypatch, surrogate):
     with_grad, membrane = kernels.lif_scan(current.clone().requires_grad_(), settings)
     assert membrane is None and calls                          # NG computed once gradients are needed
     assert torch.equal(with_grad.detach(), spikes) and spikes.sum() > 0
-    fired, saved_membrane, factor = with_grad.grad_fn.saved_tensors
-    assert fired.dtype == torch.bool and factor.shape == (20,)
-    assert (saved_membrane is not None) == (surrogate != "paper")
+    saved = [t for t in _scan_node(with_grad).saved_tensors if t is not None]
+    assert sorted(str(t.dtype) for t in saved) == sorted(
+        ["torch.bool", "torch.float32"] + ([] if surrogate == "paper" else ["torch.float32"]))
+    assert any(t.dtype == torch.bool and t.shape == (6, 20) for t in saved)
+
+
+def test_spike_only_surrogates_use_the_custom_operator():
+    """paper / straight-through: torch.ops.snnbp.lif_scan (one node in a compiled graph); the others
+    and keep_membrane: the autograd function."""
+    x = (torch.rand(5, 3) * 0.8).requires_grad_()
+    assert "snnbp_lif_scan" in type(_scan_node(kernels.lif_scan(x, LIFSettings())[0])).__name__
+    assert type(_scan_node(kernels.lif_scan(x, LIFSettings(), keep_membrane=True)[0])).__name__ == "_LIFScanBackward"
+    assert type(_scan_node(kernels.lif_scan(x, LIFSettings(surrogate="atan"))[0])).__name__ == "_LIFScanBackward"
+    torch.library.opcheck(torch.ops.snnbp.lif_scan.default, (x.detach().clone().requires_grad_(), 0.9, 0.8, "zero",
+                                                            1.25, True, True, True))
 
 
 def test_bfloat16_current():
