@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import torch
@@ -260,14 +261,17 @@ class _SpikeOnly:
         return self.scale
 
 
-def _plain(leak, threshold, reset, scale, detach_leak, leak_correction):
-    from types import SimpleNamespace
-
+def _plain(leak, threshold, reset, scale, detach_leak, leak_correction) -> SimpleNamespace:
+    """The settings the scan reads, from the operators' plain arguments."""
     return SimpleNamespace(leak=leak, threshold=threshold, reset=reset, surrogate=_SpikeOnly(scale),
                            detach_leak=detach_leak, leak_correction=leak_correction)
 
 
-@torch.library.custom_op("snnbp::lif_scan", mutates_args=())
+_HAS_CUSTOM_OP = hasattr(torch.library, "custom_op")                # torch >= 2.4
+_custom_op = torch.library.custom_op if _HAS_CUSTOM_OP else (lambda name, mutates_args: lambda fn: fn)
+
+
+@_custom_op("snnbp::lif_scan", mutates_args=())
 def _scan_op(cur: torch.Tensor, leak: float, threshold: float, reset: str, scale: float, detach_leak: bool,
              leak_correction: bool, needs_grad: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
@@ -276,22 +280,20 @@ def _scan_op(cur: torch.Tensor, leak: float, threshold: float, reset: str, scale
     return spikes, none.bool() if fired is None else fired, none.float() if factor is None else factor
 
 
-@_scan_op.register_fake
-def _(cur, leak, threshold, reset, scale, detach_leak, leak_correction, needs_grad):
+def _scan_op_fake(cur, leak, threshold, reset, scale, detach_leak, leak_correction, needs_grad):
     fired = cur.new_empty(cur.shape if needs_grad else (0,), dtype=torch.bool)
     factor = cur.new_empty((cur.shape[1],) if (needs_grad and leak_correction) else (0,), dtype=torch.float32)
     return torch.empty_like(cur, memory_format=torch.contiguous_format), fired, factor
 
 
-@torch.library.custom_op("snnbp::lif_scan_backward", mutates_args=())
+@_custom_op("snnbp::lif_scan_backward", mutates_args=())
 def _scan_backward_op(grad: torch.Tensor, fired: torch.Tensor, factor: torch.Tensor, leak: float, threshold: float,
                       reset: str, scale: float, detach_leak: bool, leak_correction: bool) -> torch.Tensor:
     p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
     return _backward(grad, fired, None, factor if leak_correction else None, p)
 
 
-@_scan_backward_op.register_fake
-def _(grad, fired, factor, leak, threshold, reset, scale, detach_leak, leak_correction):
+def _scan_backward_op_fake(grad, fired, factor, leak, threshold, reset, scale, detach_leak, leak_correction):
     return torch.empty_like(fired, dtype=torch.float32, memory_format=torch.contiguous_format)
 
 
@@ -306,7 +308,10 @@ def _scan_op_backward(ctx, grad_spikes, _grad_fired, _grad_factor):
     return (grad_h.to(grad_spikes.dtype),) + (None,) * 7
 
 
-_scan_op.register_autograd(_scan_op_backward, setup_context=_setup)
+if _HAS_CUSTOM_OP:
+    _scan_op.register_fake(_scan_op_fake)
+    _scan_backward_op.register_fake(_scan_backward_op_fake)
+    _scan_op.register_autograd(_scan_op_backward, setup_context=_setup)
 
 
 @torch.compiler.disable
@@ -321,7 +326,7 @@ def lif_scan(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool =
     needs_grad = torch.is_grad_enabled() and current.requires_grad
     p = settings
     scale = p.surrogate.spike_scale(p.threshold)
-    if scale is None or keep_membrane:        # any surrogate, or the membrane for plotting: one autograd node
+    if scale is None or keep_membrane or not _HAS_CUSTOM_OP:   # any surrogate, or the membrane: one autograd node
         return _scan_function(current, p, keep_membrane, needs_grad)
     cur, layout = _flat(current)
     spikes, _, _ = torch.ops.snnbp.lif_scan(cur, float(p.leak), float(p.threshold), p.reset, float(scale),
