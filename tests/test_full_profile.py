@@ -90,22 +90,46 @@ def test_every_chapter_has_a_tiny_profile(path):
             assert sizes["tiny"][key] == sizes["full"][key], f"{path.name}: tiny changes full's {key}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_chapter_runs_in_the_tiny_full_profile(path, tiny_data, tmp_path, monkeypatch):
+def run_tiny(path: Path, data: Path, runs: Path, monkeypatch) -> str:
+    """Execute chapter ``path`` in the tiny profile; returns what it printed."""
     from nbclient import NotebookClient
 
     monkeypatch.setenv("SNNBP_PROFILE", "tiny")
-    monkeypatch.setenv("SNNBP_DATA", str(tiny_data))
+    monkeypatch.setenv("SNNBP_DATA", str(data))
     monkeypatch.setenv("SNNBP_LIVE", "0")
-    monkeypatch.setenv("SNNBP_RUNS", str(tmp_path / "runs"))   # run folders of chapters that train
+    monkeypatch.setenv("SNNBP_RUNS", str(runs))       # run folders of chapters that train
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell('assert PROFILE == "tiny", PROFILE'))
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     tic = time.perf_counter()
     client.execute()                                  # raises CellExecutionError on any error
-    seconds = time.perf_counter() - tic
-    print(f"{path.stem}: {seconds:.1f} s", file=sys.stderr)
+    print(f"{path.stem}: {time.perf_counter() - tic:.1f} s", file=sys.stderr)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+
+
+@pytest.fixture(scope="module")
+def deep_runs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("deep-cifar-runs")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_runs_in_the_tiny_full_profile(path, tiny_data, deep_runs, tmp_path, monkeypatch):
+    runs = deep_runs if path.stem == "07b_deep_cifar" else tmp_path / "runs"
+    run_tiny(path, tiny_data, runs, monkeypatch)
+
+
+@pytest.mark.slow
+def test_deep_cifar_chapter_continues_its_runs_after_a_disconnect(tiny_data, deep_runs, monkeypatch):
+    """Running chapter 7b again on the same run folders keeps the plan and trains nothing again."""
+    path = ROOT / "book" / "07b_deep_cifar.ipynb"
+    if not (deep_runs / "plan.json").exists():        # run alone: make the first session here
+        run_tiny(path, tiny_data, deep_runs, monkeypatch)
+    stamps = {p: p.stat().st_mtime_ns for p in deep_runs.glob("*/last.pt")}
+    assert len(stamps) == 2
+    printed = run_tiny(path, tiny_data, deep_runs, monkeypatch)
+    assert "reusing the plan" in printed and "(earlier session)" in printed
+    assert {p: p.stat().st_mtime_ns for p in deep_runs.glob("*/last.pt")} == stamps
