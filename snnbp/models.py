@@ -249,9 +249,9 @@ class Network(nn.Module):
     :math:`V_{out}(T)/T` ``[B, K]``, where :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
     ANN twin: the same layers at ``T = 1`` with ReLU, read out at the last (only) step.
 
-    ``channels_last`` is a speed switch only (the same numbers): the encoded input is laid out
-    channels-last (``[T, B, H, W, C]`` in memory) once, and every convolution, neuron and pooling
-    after it keeps that layout; oneDNN's fastest CPU convolutions use it (VGG9, T = 25, batch 16,
+    ``channels_last`` is a speed switch only (the same numbers): the encoded input (with one input
+    channel, the first layer's output) is laid out channels-last (``[T, B, H, W, C]`` in memory)
+    once, and every convolution, neuron and pooling after it keeps that layout; oneDNN's fastest CPU convolutions use it (VGG9, T = 25, batch 16,
     2 threads: about 25 % less convolution time, benchmarks/README.md). ``None`` (default): on for
     a convolutional network on the CPU; ``False``: the plain layout everywhere.
 
@@ -354,9 +354,14 @@ class Network(nn.Module):
         if not _compiling():                  # the NaN check reads a value back: not inside torch.compile
             self.check_input(x)
         x = self.encode(x)
-        if self.uses_channels_last(x):        # speed only: the same values, another memory layout
-            x = to_channels_last(x)
-        return self.readout(self.classifier(self.features(x)))
+        if not self.uses_channels_last(x):
+            return self.readout(self.classifier(self.features(x)))
+        # speed only: the same values in another memory layout. One input channel (MNIST) carries no
+        # layout (its strides fit both), so there the first layer's output is laid out instead.
+        if x.shape[2] > 1:
+            return self.readout(self.classifier(self.features(to_channels_last(x))))
+        x = to_channels_last(self.features[0](x))
+        return self.readout(self.classifier(self.features[1:](x)))
 
 
 def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timesteps: int | None = None,
