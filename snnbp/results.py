@@ -43,8 +43,12 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
         folder = config_path.parent
         if not (folder / "metrics.csv").exists():
             continue
-        cfg = json.loads(config_path.read_text())
-        history = read_metrics(folder / "metrics.csv")
+        try:
+            cfg = json.loads(config_path.read_text())
+            history = read_metrics(folder / "metrics.csv")
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{folder} is a damaged run folder: {config_path.name} or metrics.csv cannot be "
+                             f"read ({err}); restore it from git or move the folder out of {root}") from None
         if not history:
             continue
         preset = cfg.get("preset", {})
@@ -185,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
                                 description="Our runs beside the paper's reported accuracies.")
     p.add_argument("root", nargs="?", default="results", help="folder of run folders (default results/)")
     args = p.parse_args(argv)
-    print(to_markdown(table(args.root)))
+    if not Path(args.root).is_dir():
+        print(f"error: {args.root} is not a folder of run folders (default: results/, run from the repository "
+              "root)", file=sys.stderr)
+        return 2
+    try:
+        print(to_markdown(table(args.root)))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import evaluate, runtime, train
+from snnbp import evaluate, results, runtime, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
@@ -34,7 +34,7 @@ import train_step  # noqa: E402
 from test_data import fake_cifar, fake_mnist, write_idx  # noqa: E402
 from test_train import write_format_1  # noqa: E402
 
-MAINS = {"train": train.main, "evaluate": evaluate.main, "bench": train_step.main}
+MAINS = {"train": train.main, "evaluate": evaluate.main, "bench": train_step.main, "results": results.main}
 TINY = ["--timesteps", "3", "--subset", "128", "--test-subset", "64", "--batch-size", "64", "--quiet"]
 
 
@@ -84,6 +84,10 @@ def format_1_without_previous(run: Path, tmp: Path, mp) -> None:
 
 def config_not_json(run: Path, tmp: Path, mp) -> None:
     (run / "config.json").write_text('{"model": "mlp", "dataset": ')
+
+
+def metrics_damaged(run: Path, tmp: Path, mp) -> None:
+    (run / "metrics.csv").write_text("epoch,lr,train_loss,train_acc,test_acc\n1,0.1,oops,0.5,0.5\n")
 
 
 def config_from_newer_snnbp(run: Path, tmp: Path, mp) -> None:
@@ -325,6 +329,12 @@ CASES = [
          ("--test-subset", "choose 1 to 450")),
     Case("evaluate: cuda without a GPU", "evaluate", ["{run}", "--device", "cuda", "--quiet"], 2,
          ("--device", "no CUDA GPU"), no_gpu),
+    # the results table
+    Case("results: no such folder", "results", ["{tmp}/nowhere"], 2, ("nowhere is not a folder of run folders",)),
+    Case("results: config.json not JSON", "results", ["{tmp}"], 2,
+         ("run is a damaged run folder", "config.json", "restore it"), config_not_json),
+    Case("results: metrics.csv damaged", "results", ["{tmp}"], 2, ("run is a damaged run folder", "metrics.csv"),
+         metrics_damaged),
     # the benchmark
     Case("bench: threads 0", "bench", ["--threads", "0"], 2, ("--threads", "integer >= 1")),
     Case("bench: unknown model", "bench", ["--models", "vgg10"], 2, ("--models", "'vgg10'", "vgg9")),
