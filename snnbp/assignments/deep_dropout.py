@@ -31,6 +31,10 @@ TRAIN_ACCURACY = 0.50
 TRAIN_EPOCHS = 5
 #: the least cosine similarity between a layer's weights after ``train`` and before (correct: about 0.9)
 MIN_SIMILARITY = 0.5
+#: question 5: Poisson draws the grader averages the test accuracy over, and how far the reported
+#: accuracy (one draw, in the student's kernel) may lie from that mean
+ACCURACY_DRAWS = 3
+ACCURACY_TOLERANCE = 0.06
 
 
 def he_weights(hidden, gen: torch.Generator | None = None) -> list[torch.Tensor]:
@@ -296,7 +300,7 @@ def judge_train(request: dict, reply) -> None:
 def make_report(gen: torch.Generator) -> dict:
     """Test images and seeds to compare ``trained_model`` with the reference, and for the measurements."""
     return {"images": _images(gen, "test", 32)[0], "seeds": [draw_seed(gen), draw_seed(gen)],
-            "test_seeds": [draw_seed(gen), draw_seed(gen)]}
+            "test_seeds": [draw_seed(gen) for _ in range(ACCURACY_DRAWS + 1)]}
 
 
 def answer_report(request: dict, trained_model, report) -> dict:
@@ -317,17 +321,22 @@ def judge_report(request: dict, reply) -> None:
     spec = {"hidden": hidden, "dropout": dropout[0], "timesteps": steps[0]}
     net = expect_same_network("trained_model", reply, spec, request["images"], request["seeds"])
     x_test, y_test = digits("test")
-    with seeded(request["test_seeds"][0]):
-        accuracy = measured_accuracy(net, x_test, y_test)
+    # the accuracy of a spiking network depends on its Poisson input: the student's number came from
+    # one draw, ours is the mean of several (two single draws differed by 0.031 in a CI run)
+    measured = []
+    for seed in request["test_seeds"][:ACCURACY_DRAWS]:
+        with seeded(seed):
+            measured.append(measured_accuracy(net, x_test, y_test))
+    accuracy = sum(measured) / len(measured)
     expect(accuracy >= MIN_ACCURACY, f"trained_model reaches {accuracy:.1%} on the test split; required: "
            f"{MIN_ACCURACY:.0%}. Train it longer (6 epochs at lr=0.0085 reach about 90 %).")
     report = reply["report"]
     expect(isinstance(report, dict) and {"test_accuracy", "rates"} <= set(report),
            "report must be a dict with the keys 'test_accuracy' and 'rates'.")
-    expect(abs(float(report["test_accuracy"]) - accuracy) <= 0.03,
+    expect(abs(float(report["test_accuracy"]) - accuracy) <= ACCURACY_TOLERANCE,
            f"report['test_accuracy'] = {float(report['test_accuracy']):.3f}, but trained_model measures "
            f"{accuracy:.3f} on the test split.")
-    with seeded(request["test_seeds"][1]):
+    with seeded(request["test_seeds"][-1]):
         rates = measured_rates(net, x_test)
     got = report["rates"]
     expect(isinstance(got, list) and len(got) == len(rates),
