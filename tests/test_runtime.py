@@ -17,8 +17,10 @@ def _huge_pages_always() -> bool:
     except OSError:
         return False
 
-# Three training steps of a convolution on a time-batched input ([T*B, C, H, W], tensors of 42 MB);
-# print the page faults of the third.
+# Six training steps of a convolution on a time-batched input ([T*B, C, H, W], tensors of 42 MB);
+# print the page faults of the last. With freed memory kept, the heap grows over the first few steps
+# (how many depends on the machine: CI once still saw 20,480 faults in the third) and then serves
+# every request from pages it already has.
 PROGRAM = """
 import resource, sys, torch
 import snnbp.runtime
@@ -29,14 +31,15 @@ conv = torch.nn.Conv2d(3, 32, 3, padding=1)
 x = torch.rand(320, 3, 32, 32)
 def step():
     conv(x).relu().sum().backward()
-step(); step()
+for _ in range(5):
+    step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 step()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _third_step_faults(mode: str) -> int:
+def _last_step_faults(mode: str) -> int:
     out = subprocess.run([sys.executable, "-c", PROGRAM, mode], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1])
 
@@ -44,9 +47,9 @@ def _third_step_faults(mode: str) -> int:
 @pytest.mark.skipif(not GLIBC, reason="the setting exists only with glibc")
 @pytest.mark.skipif(_huge_pages_always(), reason="with 2 MiB pages everywhere, fault counts say little")
 def test_freed_memory_is_reused_without_page_faults():
-    default, kept = _third_step_faults("default"), _third_step_faults("keep")
+    default, kept = _last_step_faults("default"), _last_step_faults("keep")
     assert default > 30_000            # fresh 4 KiB pages for every large tensor, every step (seen: 51,205)
-    assert kept < default / 3          # seen: 10,240
+    assert kept < default / 10         # seen: 0 (steps 3-4 while the heap still grows: up to 20,480)
 
 
 @pytest.mark.skipif(not GLIBC, reason="the setting exists only with glibc")
