@@ -8,6 +8,9 @@ so a pixel fires with probability :math:`\min(|x| r, 1)` per step, where :math:`
 ``rate_scale`` (the paper's MNIST scripts fire with probability :math:`|x|/2`: ``rate_scale=0.5``).
 Negative normalised pixels give :math:`-1` spikes (``signed=True``); ``signed=False`` drops the sign.
 
+Beyond the paper, :class:`DirectEncoder` feeds the analog image itself at every step (the first
+layer then does multiply-accumulates, not spike accumulates); :func:`make` picks one by name.
+
 Taught in chapter 03 (``book/03_spike_encoding``).
 """
 from __future__ import annotations
@@ -17,7 +20,9 @@ from torch import nn
 
 from . import _checks
 
-__all__ = ["poisson_encode", "PoissonEncoder"]
+__all__ = ["poisson_encode", "PoissonEncoder", "DirectEncoder", "NAMES", "make"]
+
+NAMES = ("poisson", "direct")
 
 
 def _encode(x: torch.Tensor, steps: int, signed: bool, rate_scale: float,
@@ -66,3 +71,36 @@ class PoissonEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return f"steps={self.steps}, signed={self.signed}, rate_scale={self.rate_scale}"
+
+
+class DirectEncoder(nn.Module):
+    r"""Direct (analog) input, an option beyond the paper: images ``[B, ...]`` -> ``[T, B, ...]``,
+    :math:`s[t] = x` at every step. The first layer's LIF neurons turn the constant current into
+    spikes, so no information is lost to sampling (modern SNN recipes, e.g. Rathi & Roy 2021).
+
+    Example::
+
+        >>> DirectEncoder(10)(torch.rand(2, 1, 28, 28)).shape
+        torch.Size([10, 2, 1, 28, 28])
+
+    ``.generator`` exists for the same interface as :class:`PoissonEncoder` and is never used.
+    """
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = _checks.count("steps", steps)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(0).expand(self.steps, *x.shape).contiguous()
+
+    def extra_repr(self) -> str:
+        return f"steps={self.steps}"
+
+
+def make(encoding: str, steps: int, *, signed: bool = True, rate_scale: float = 1.0) -> nn.Module:
+    """The encoder named ``encoding`` (one of :data:`NAMES`): ``"poisson"`` (the paper's) or ``"direct"``."""
+    _checks.choice("encoding", encoding, NAMES)
+    if encoding == "direct":
+        return DirectEncoder(steps)
+    return PoissonEncoder(steps, signed=signed, rate_scale=rate_scale)

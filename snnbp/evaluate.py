@@ -18,6 +18,9 @@ depends on padding and stride; it is computed exactly by running the convolution
 weights on the spike map. The ANN twin performs, per image, :math:`\mathrm{MAC} = \sum_{\text{out}}
 \text{fan-in}` (``C_in k^2`` per convolution output, ``in_features`` per linear output, padding
 included). Only weight layers are counted; pooling, neuron updates and memory traffic are not.
+With direct input (``encoding="direct"``, beyond the paper) the first weight layer receives the
+analog image at every step: its operations (nonzero pixels times fan-out, per step) are
+multiply-accumulates, marked ``"analog_input"`` and charged at :math:`E_{MAC}` below.
 
 **Energy.** :math:`E_{SNN} = \mathrm{AC} \cdot E_{AC}` and :math:`E_{ANN} = \mathrm{MAC} \cdot
 E_{MAC}` with 45 nm CMOS, 32-bit floating point (M. Horowitz, "Computing's energy problem (and
@@ -37,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .encoding import DirectEncoder
 from .layers import output_membrane
 
 __all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
@@ -132,14 +136,17 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
         raise ValueError("the loader yielded no images")
     accuracy_t = (correct_by_t / seen).tolist()
     rates = {k: v for k, v in rec.rates().items()} if spiking else {}
-    rows, total_ops, total_macs = [], 0.0, 0
-    for name in layers:
+    rows, total_ops, total_macs, analog_ops = [], 0.0, 0, 0.0
+    analog = spiking and isinstance(getattr(model, "encoder", None), DirectEncoder)
+    for i, name in enumerate(layers):
         per_image = ops[name] / seen
         rows.append({"name": name, "kind": type(layers[name]).__name__, "synaptic_ops": per_image,
-                     "ann_macs": macs.get(name, 0)})
+                     "ann_macs": macs.get(name, 0), "analog_input": analog and i == 0})
         total_ops += per_image
         total_macs += macs.get(name, 0)
-    e_snn, e_ann = total_ops * energy["ac_pj"], total_macs * energy["mac_pj"]
+        analog_ops += per_image if analog and i == 0 else 0.0
+    e_snn = (total_ops - analog_ops) * energy["ac_pj"] + analog_ops * energy["mac_pj"]
+    e_ann = total_macs * energy["mac_pj"]
     return {
         "spiking": spiking,
         "timesteps": len(accuracy_t),
@@ -153,8 +160,8 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
                    "ops_ratio": total_ops / total_macs if total_macs else None},
         "energy": {"snn_pj": e_snn, "ann_pj": e_ann, "ann_over_snn": e_ann / e_snn if e_snn else None,
                    "constants": dict(energy),
-                   "model": "E_SNN = AC * E_AC, E_ANN = MAC * E_MAC; weight layers only "
-                            "(no pooling, neuron updates or memory traffic)"},
+                   "model": "E_SNN = AC * E_AC (+ analog-input MACs * E_MAC), E_ANN = MAC * E_MAC; "
+                            "weight layers only (no pooling, neuron updates or memory traffic)"},
     }
 
 
@@ -172,6 +179,7 @@ def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: st
     names it."""
     from . import _checks
     from .models import build
+    from .presets import saved_fields
     from .train import BEST, LAST, CheckpointError, load_checkpoint, read_config
 
     run_dir = Path(run_dir)
@@ -181,10 +189,9 @@ def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: st
     other = "--checkpoint last" if checkpoint == "best" else "--checkpoint best"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training or pass {other})")
-    preset = dict(cfg["preset"])
-    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in preset.items()
-              if k not in ("name", "model", "dataset")}
-    model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=preset["name"], **fields)
+    fields = saved_fields(cfg["preset"])
+    model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=cfg["preset"]["name"],
+                  **fields)
     try:
         state = load_checkpoint(path, map_location=device)
     except CheckpointError as err:

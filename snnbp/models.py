@@ -41,7 +41,7 @@ from torch import nn
 
 from . import _checks, presets
 from .data import info as dataset_info
-from .encoding import PoissonEncoder
+from . import encoding
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
 
@@ -244,9 +244,9 @@ class _Builder:
 class Network(nn.Module):
     r"""A spiking network (or its ANN twin) built from a :class:`Table` and a :class:`~snnbp.presets.Preset`.
 
-    Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` -> hidden layers
-    ``features`` -> output layer ``classifier`` (currents ``[T, B, K]``) -> ``readout``
-    :math:`V_{out}(T)/T` ``[B, K]``, where :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
+    Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` (``encoding="direct"``:
+    the image at every step) -> hidden layers ``features`` -> output layer ``classifier`` (currents
+    ``[T, B, K]``) -> ``readout`` :math:`V_{out}(T)/T` ``[B, K]``, where :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
     ANN twin: the same layers at ``T = 1`` with ReLU, read out at the last (only) step.
 
     ``channels_last`` is a speed switch only (the same numbers): the encoded input (with one input
@@ -271,8 +271,8 @@ class Network(nn.Module):
         self.backend = backend
         self.shortcuts = bool(shortcuts)
         self.channels_last = channels_last
-        self.encoder = (PoissonEncoder(config.timesteps, signed=config.signed, rate_scale=config.rate_scale)
-                        if spiking else None)
+        self.encoder = (encoding.make(config.encoding, config.timesteps, signed=config.signed,
+                                      rate_scale=config.rate_scale) if spiking else None)
         builder = _Builder(self)
         for item in TABLES[name].layers if layers is None else layers:
             builder.add(item)

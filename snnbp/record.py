@@ -16,7 +16,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .encoding import PoissonEncoder
+from .encoding import DirectEncoder, PoissonEncoder
 from .neurons import LIF
 
 __all__ = ["Recording", "record"]
@@ -69,7 +69,7 @@ def record(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
     rec = Recording()
     handles, saved_flags = [], []
     for name, module in model.named_modules():
-        if isinstance(module, PoissonEncoder):
+        if isinstance(module, (PoissonEncoder, DirectEncoder)):
             handles.append(module.register_forward_hook(
                 lambda m, args, out: rec._store("input", out, None)))
         elif isinstance(module, LIF):

@@ -765,6 +765,7 @@ def _run_folder(args) -> tuple[Path | None, dict]:
 
 def _train(args, run: dict) -> int:
     from . import data as _data
+    from . import presets
     from .models import build
 
     out, saved = _run_folder(args)
@@ -781,9 +782,11 @@ def _train(args, run: dict) -> int:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     _init_distributed(device)
     seed_everything(args.seed)
-    previous = saved.get("preset", {})
-    overrides = {k: getattr(args, k) if getattr(args, k) is not None else previous.get(k)
-                 for k in ("timesteps", "epochs", "batch_size", "lr", "loss")}
+    # a resumed run is rebuilt from its saved preset (the named preset may have changed since)
+    same = saved.get("preset") and saved["preset"].get("name") == preset
+    overrides = presets.saved_fields(saved["preset"]) if same else {}
+    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss")
+                      if getattr(args, k) is not None})
     net = build(model, dataset, spiking=spiking, preset=preset, **overrides)
     config = net.config
     subset = args.subset if args.subset is not None else saved.get("subset")

@@ -1,10 +1,10 @@
-"""Poisson rate coding: rates, signs, reproducibility, errors."""
+"""Poisson rate coding: rates, signs, reproducibility, errors; the direct (analog) option."""
 import math
 
 import pytest
 import torch
 
-from snnbp import PoissonEncoder, poisson_encode
+from snnbp import PoissonEncoder, encoding, poisson_encode
 
 
 def test_shape_and_dtype():
@@ -70,3 +70,12 @@ def test_nan_and_non_tensor_inputs_are_refused():
         poisson_encode(torch.tensor([0.1, float("nan")]), 4)
     with pytest.raises(TypeError, match="x"):
         poisson_encode([0.1, 0.2], 4)
+
+
+def test_direct_encoder_repeats_the_image_and_make_picks_by_name():
+    x = torch.rand(3, 1, 4, 4)
+    out = encoding.make("direct", 5)(x)
+    assert out.shape == (5, 3, 1, 4, 4) and torch.equal(out[4], x) and torch.equal(out[0], x)
+    assert isinstance(encoding.make("poisson", 5, rate_scale=0.5), encoding.PoissonEncoder)
+    with pytest.raises(ValueError, match="encoding.*'poisson', 'direct'"):
+        encoding.make("rate", 5)

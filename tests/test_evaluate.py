@@ -82,6 +82,18 @@ def test_mlp_synaptic_ops_equal_spike_counts_times_fan_out():
     assert result["firing_rates"]["lif1"] == pytest.approx(rec.rates()["lif1"])
 
 
+def test_direct_input_charges_the_first_layer_as_multiply_accumulates():
+    torch.manual_seed(0)
+    net = snnbp.build("mlp", "digits", timesteps=4, encoding="direct")
+    x, y = data.digits("test")
+    result = evaluate.analyse(net, [(x[:16], y[:16])], device="cpu", seed=0)
+    first, second = result["layers"]
+    assert first["analog_input"] and not second["analog_input"]
+    assert first["synaptic_ops"] == pytest.approx(float((x[:16] != 0).sum()) * 128 * 4 / 16)
+    expected = 4.6 * first["synaptic_ops"] + 0.9 * second["synaptic_ops"]
+    assert result["energy"]["snn_pj"] == pytest.approx(expected)
+
+
 def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
     torch.manual_seed(0)
     net = snnbp.build("mlp", "digits", timesteps=8)
@@ -115,3 +127,23 @@ def test_evaluate_run_writes_json_and_plots(tmp_path):
     for name in ("accuracy_vs_timesteps.png", "firing_rates.png", "operations.png"):
         assert (tmp_path / name).stat().st_size > 1000
     assert evaluate.main([str(tmp_path / "missing")]) == 2
+
+
+def test_a_run_saved_before_a_preset_changed_is_rebuilt_as_it_was_trained(tmp_path, monkeypatch):
+    """The modern preset moved to direct input; a modern run saved before ``encoding`` existed used
+    Poisson input and its saved settings, and both evaluation and --resume must rebuild that."""
+    assert train.main(["--preset", "modern", "--timesteps", "3", "--subset", "64", "--test-subset", "32",
+                       "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    path = tmp_path / "config.json"
+    cfg = json.loads(path.read_text())
+    old = dict(cfg["preset"], surrogate="paper", reset="zero", leak_correction=True, detach_leak=True)
+    del old["encoding"]
+    path.write_text(json.dumps(dict(cfg, preset=old)))
+    model, _ = evaluate.load_run(tmp_path, checkpoint="last")
+    assert isinstance(model.encoder, snnbp.PoissonEncoder)
+    assert model.config.surrogate == "paper" and model.config.reset == "zero"
+    seen, fit = [], train.fit
+    monkeypatch.setattr(train, "fit", lambda net, *a, **k: seen.append(net) or fit(net, *a, **k))
+    assert train.main(["--out", str(tmp_path), "--resume", "--epochs", "2", "--quiet"]) == 0
+    assert isinstance(seen[0].encoder, snnbp.PoissonEncoder) and seen[0].config.surrogate == "paper"
+    assert seen[0].config.epochs == 2 and seen[0].timesteps == 3

@@ -34,6 +34,12 @@ def test_modern_is_separate_and_labelled():
     m = presets.get("modern", "vgg9", "cifar10")
     assert m.name == "modern" and m.loss == "cross_entropy" and m.optimizer == "adam"
     assert m.timesteps < 100 and not m.confirmed and "not the paper" in m.note
+    assert m.encoding == "direct" and m.surrogate == "atan" and m.reset == "subtract"
+    assert not m.leak_correction and not m.detach_leak
+    for name in ("direct", "atan", "subtraction", "cross-entropy", "Adam", "cosine"):
+        assert name in m.note, name          # every part that differs from the paper is named
+    assert presets.get("paper", "lenet", "mnist").encoding == "poisson"
+    assert presets.get("modern", "lenet", "mnist").epochs == 5
 
 
 def test_replace_ignores_none_and_refuses_unknown_fields():
