@@ -34,7 +34,9 @@ import os
 import platform
 import random
 import re
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -597,11 +599,29 @@ def _checkpoint(net: nn.Module, config: Preset, optimizer, scheduler, train_load
 
 def _save_checkpoint(out: Path, state: dict, is_best: bool) -> None:
     """``best.pt`` (when ``is_best``), then ``last.pt`` with the one before kept as ``last.prev.pt``,
-    then ``metrics.csv``; each written atomically."""
-    if is_best:
-        save_atomic(state, out / BEST)
-    save_atomic(state, out / LAST, keep_previous=out / PREVIOUS)
-    _write_metrics(out / "metrics.csv", state["history"])
+    then ``metrics.csv``; each written atomically, and a Ctrl-C meanwhile waits until all are written
+    (so ``metrics.csv`` and ``last.pt`` always hold the same epochs)."""
+    with _ctrl_c_deferred():
+        if is_best:
+            save_atomic(state, out / BEST)
+        save_atomic(state, out / LAST, keep_previous=out / PREVIOUS)
+        _write_metrics(out / "metrics.csv", state["history"])
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred():
+    """Hold a SIGINT that arrives inside the block and raise it (``KeyboardInterrupt``) at its end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _resume(out: Path | None, net: nn.Module, optimizer, scheduler, train_loader, device: torch.device,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,23 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch)
     assert (tmp_path / "last.pt").read_bytes() == before
     assert train.load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_ctrl_c_while_saving_waits_until_checkpoint_and_metrics_agree(tmp_path, monkeypatch):
+    net, tr, te = small()
+    real_save = train.torch.save
+
+    def save_then_ctrl_c(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)       # Ctrl-C between last.pt and metrics.csv
+
+    monkeypatch.setattr(train.torch, "save", save_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(net, tr, te, epochs=3, out=tmp_path, quiet=True, seed=0, device="cpu")
+    monkeypatch.undo()
+    assert train.load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    assert [r["epoch"] for r in train.read_metrics(tmp_path / "metrics.csv")] == [1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_format_1_checkpoint_resumes_bit_for_bit(tmp_path):
