@@ -85,7 +85,8 @@ def _changed(run: dict) -> list[str]:
 def kind(run: dict | None) -> str:
     """How a run compares with the paper: ``"reproduction"`` (paper preset, its T and epochs, the whole
     training set), else ``"reduced: ..."`` and/or ``"changed: ..."`` naming what differs from the paper
-    preset; ``"not in the paper"`` for pairs the paper does not report; ``""`` for no run."""
+    preset, after ``"not the paper's method (<preset> preset)"`` for any other preset; ``"not in the
+    paper"`` for pairs the paper does not report; ``""`` for no run."""
     from . import presets
 
     if run is None:
@@ -93,7 +94,8 @@ def kind(run: dict | None) -> str:
     if (run["model"], run["dataset"]) not in {(e["model"], e["dataset"]) for e in PAPER}:
         return "not in the paper"
     paper = presets.get("paper", run["model"], run["dataset"])
-    cut = [] if run["preset"] == "paper" else [f"preset {run['preset']}"]
+    other = [] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]
+    cut = []
     if (run.get("timesteps") or 0) < paper.timesteps:
         cut.append(f"T={run['timesteps']} (paper {paper.timesteps})")
     if run["epochs_run"] < paper.epochs:
@@ -104,9 +106,9 @@ def kind(run: dict | None) -> str:
     changed = _changed({**run, "preset": "paper"})
     if run.get("old_gradient"):
         changed.append("old output-layer gradient")
-    if not cut and not changed:
+    if not other and not cut and not changed:
         return "reproduction"
-    return "; ".join(([f"reduced: {', '.join(cut)}"] if cut else []) + ([f"changed: {', '.join(changed)}"] if changed else []))
+    return "; ".join(other + ([f"reduced: {', '.join(cut)}"] if cut else []) + ([f"changed: {', '.join(changed)}"] if changed else []))
 
 
 def notes(run: dict | None) -> str:

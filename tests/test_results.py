@@ -50,6 +50,8 @@ def test_kind_names_what_differs_from_the_paper(tmp_path):
     full = dict(runs["mnist-lenet"], timesteps=100, epochs_run=125, train_examples=60000,
                 preset_fields={"name": "paper", "lr": 0.0085})
     assert results.kind(full) == "reproduction"
+    modern = dict(full, preset="modern")
+    assert results.kind(modern).startswith("not the paper's method (modern preset)")
 
 
 def test_cli_prints_the_table(tmp_path, capsys):
