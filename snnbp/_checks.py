@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -150,7 +152,15 @@ def run_command(work: Callable[[], int], *, debug: bool = False,
     """Run a command line's ``work`` and return its exit status; a user's problem (see
     :func:`exit_code`) becomes one line ``error: ...`` on stderr, Ctrl-C one line
     ``interrupted: <interrupted()>`` (e.g. what was kept and how to continue) and status 130.
-    ``debug``: raise instead."""
+    ``debug``: raise instead.
+
+    Ctrl-C raises ``KeyboardInterrupt`` at once, as usual, and is also remembered
+    (:func:`ctrl_c_pending`): Python drops an exception raised inside a finaliser (``__del__``, a
+    generator being closed), where a signal can land, so loops (:func:`snnbp.train.progress`) raise
+    it again at their next item."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_ctrl_c) if in_main else None
+    _CtrlC.pending = False
     try:
         return work()
     except KeyboardInterrupt:
@@ -165,3 +175,21 @@ def run_command(work: Callable[[], int], *, debug: bool = False,
             raise
         print(f"error: {describe(err)}", file=sys.stderr)
         return code
+    finally:
+        _CtrlC.pending = False
+        if in_main:
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+
+
+class _CtrlC:
+    pending = False
+
+
+def _on_ctrl_c(signum, frame):
+    _CtrlC.pending = True
+    raise KeyboardInterrupt
+
+
+def ctrl_c_pending() -> bool:
+    """Whether Ctrl-C was pressed during :func:`run_command`'s work (and not yet handled)."""
+    return _CtrlC.pending

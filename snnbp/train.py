@@ -185,7 +185,16 @@ def progress(iterable, quiet: bool = False, **kw):
 
     if "total" not in kw:
         kw["total"] = _safe_len(iterable)
-    return tqdm((item for item in iterable), disable=quiet or _rank() != 0, **kw)
+    return tqdm(_stop_on_ctrl_c(iterable), disable=quiet or _rank() != 0, **kw)
+
+
+def _stop_on_ctrl_c(iterable):
+    """``iterable``'s items; ``KeyboardInterrupt`` before the next one if a Ctrl-C was pressed and
+    its exception lost (see :func:`snnbp._checks.run_command`)."""
+    for item in iterable:
+        if _checks.ctrl_c_pending():
+            raise KeyboardInterrupt
+        yield item
 
 
 

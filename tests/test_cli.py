@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import evaluate, results, runtime, train
+from snnbp import _checks, evaluate, results, runtime, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
@@ -376,6 +376,23 @@ def test_debug_shows_the_traceback(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(train.DeviceUnavailable):
         train.main(["--device", "cuda", "--debug"])
+
+
+def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
+    def work():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            pass                                  # lost, as Python loses it inside a __del__
+        for _ in train.progress(range(3), quiet=True):
+            raise AssertionError("the loop should stop before its first item")
+        return 0
+
+    assert _checks.run_command(work, interrupted=lambda: "kept") == 130
+    assert capsys.readouterr().err == "interrupted: kept\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert list(train.progress(range(3), quiet=True)) == [0, 1, 2]
 
 
 def test_ctrl_c_during_an_epoch_then_resume(tmp_path, capsys):
