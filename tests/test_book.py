@@ -121,7 +121,7 @@ def test_book_builds_and_explorer_is_interactive(built_book):
     assert (html_dir / "_static" / "plotly.min.js").exists() and "_static/plotly.min.js" in page
     assert "colab.research.google.com" in page
     with_figures = {"01_preface", "03_spike_encoding", "04_derivative", "05_spike_bptt", "06_deep_vgg",
-                    "07_residual", "09_efficiency", "10_cost"}
+                    "07_residual", "07b_deep_cifar", "09_efficiency", "10_cost"}
     for path in NOTEBOOKS:
         text = (html_dir / "book" / f"{path.stem}.html").read_text(encoding="utf-8")
         assert "Traceback" not in text, path.stem
