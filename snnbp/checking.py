@@ -15,6 +15,9 @@ assignments (:mod:`snnbp.assignments`).
   no pickle, no ``eval``; sizes, dtypes and shapes are checked before a byte is used, and
   anything else raises :class:`Malformed`. Objects of other types travel as :class:`Opaque`
   (their type name only).
+
+Used by every chapter's exercises (:mod:`snnbp.exercises`) and by the graded assignments
+(:mod:`snnbp.assignments`).
 """
 from __future__ import annotations
 

@@ -21,6 +21,9 @@ Transforms (paper-spec section 2): MNIST ``ToTensor()`` only (pixels in [0, 1]);
 normalised with mean (0.4914, 0.4822, 0.4465), std (0.557, 0.549, 0.5534), training images
 augmented by ``RandomCrop(32, padding=4)`` and a horizontal flip. SVHN: normalisation not
 confirmed, the CIFAR-10 values are used; no augmentation.
+
+First used in chapter 03 (``book/03_spike_encoding``: images into spikes); chapter 07b loads
+CIFAR-10 with it, and ``tests/test_full_profile.py`` writes tiny files in these layouts.
 """
 from __future__ import annotations
 

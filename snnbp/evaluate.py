@@ -27,6 +27,8 @@ E_{MAC}` with 45 nm CMOS, 32-bit floating point (M. Horowitz, "Computing's energ
 what we can do about it)", ISSCC 2014): add 0.9 pJ, multiply 3.7 pJ, so
 :math:`E_{AC} = 0.9` pJ and :math:`E_{MAC} = 3.7 + 0.9 = 4.6` pJ. The paper's own figures were not
 confirmed (paper-spec section 6); these numbers are this library's model.
+
+Taught in chapter 09 (``book/09_efficiency``).
 """
 from __future__ import annotations
 

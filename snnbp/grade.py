@@ -28,6 +28,8 @@ limit protects the grader, not the machine: submitted code can read and write fi
 network as the user running the grader (and could read an instructor notebook that lies on the
 same disk). Grade untrusted submissions inside a sandbox (a container or virtual machine
 without credentials or solutions).
+
+Part of the course kit, not of a chapter: ``assignments/README.md`` is its manual.
 """
 from __future__ import annotations
 

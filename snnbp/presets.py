@@ -3,6 +3,9 @@
 A preset is resolved per (model, dataset). The paper fixes its values for three runs, LeNet on
 MNIST, VGG9 and ResNet11 on CIFAR-10 (``confirmed=True``); every other pair borrows the values of
 its model family and dataset and says so in ``note``. ``digits`` is not in the paper at all.
+
+Taught in chapter 05 (``book/05_spike_bptt``: the paper's loss and learning rate) and chapter 08
+(``book/08_reproduction``: the presets beside each other).
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ A run folder is any folder holding ``config.json`` and ``metrics.csv`` (written 
 network and dataset, spiking), or a single row that says "not run yet". Runs of pairs the paper
 does not report (e.g. ``digits``) follow, marked "not in the paper". The "confirmed?" column
 says how sure we are of the paper's number, as the spec does.
+
+Taught in chapter 08 (``book/08_reproduction``).
 """
 from __future__ import annotations
 

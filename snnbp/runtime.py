@@ -19,6 +19,8 @@ The cost: the process keeps its peak memory until it exits, so it is asked for, 
 ``python -m snnbp.train`` and the benchmarks switch it on, :func:`snnbp.train.fit` does with
 ``reuse_memory=True`` on the CPU (a notebook kernel keeps its memory only when told to). It does
 nothing on a GPU's memory (PyTorch caches CUDA memory itself) and nothing outside Linux with glibc.
+
+Taught in the appendix on CPU memory (``book/appendix_cpu_memory``), linked from chapter 10.
 """
 from __future__ import annotations
 

@@ -79,6 +79,12 @@ class Paper(Surrogate):
 
     The leak correction (``LIF(leak_correction=True)``) multiplies the gradient at the spike
     output by :math:`NG = 1[LF > 10^{-3}] + \ln(\lambda) LF / \gamma`; see :mod:`snnbp.neurons`.
+
+    Shapes: ``membrane`` and ``spikes`` alike (any shape). Example::
+
+        v = torch.tensor([0.5, 1.5], requires_grad=True)
+        snnbp.surrogate.spike(v, threshold=1.0, surrogate="paper").sum().backward()
+        v.grad                                   # tensor([0., 1.]): 1/V_th where it fired
     """
 
     name = "paper"

@@ -21,6 +21,9 @@ Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain v
 checkpoint from someone else cannot run code (format 2; format 1, which stored numpy's RNG state
 as an array, still loads). On the command line, a mistake in the arguments or a damaged file is
 one line ``error: ...`` and exit status 2; ``--debug`` shows the traceback.
+
+Taught in chapter 05 (``book/05_spike_bptt``: one training step written out, then :func:`fit`);
+chapter 07b trains VGG9 and ResNet11 with it, chapter 08 gives the command lines.
 """
 from __future__ import annotations
 
@@ -86,6 +89,10 @@ class SummedSquaredError(nn.Module):
 
     With ``reduction="mean"`` (the named option ``"mse_mean"``, not the paper's reading) the sum
     over classes is averaged over the batch instead, so the learning rate does not scale with it.
+
+    Shapes: ``output`` ``[B, classes]``, ``labels`` ``[B]`` (class indices). Example::
+
+        SummedSquaredError()(torch.tensor([[0.9, 0.1]]), torch.tensor([0]))   # 0.1**2 + 0.1**2 = 0.02
     """
 
     def __init__(self, reduction: str = "sum"):

@@ -21,6 +21,8 @@ reference. A self-check runs all three in the notebook. The grader (:mod:`snnbp.
 the middle part in the submission's kernel (:func:`respond`), gets plain data back, and judges it
 in its own process, so nothing a submission does to its kernel decides a verdict or its points.
 Student notebooks are generated from the instructor's: :mod:`snnbp.assignments.release`.
+
+Part of the course kit, not of a chapter: ``assignments/README.md`` is its manual.
 """
 from __future__ import annotations
 
