@@ -12,11 +12,12 @@ Taught in chapter 08 (``book/08_reproduction``).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
+
+from snnbp import _checks
 
 __all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
 
@@ -189,8 +190,8 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m snnbp.results",
-                                description="Our runs beside the paper's reported accuracies.")
+    p = _checks.ArgumentParser(prog="python -m snnbp.results",
+                               description="Our runs beside the paper's reported accuracies.")
     p.add_argument("root", nargs="?", default="results", help="folder of run folders (default results/)")
     args = p.parse_args(argv)
     if not Path(args.root).is_dir():

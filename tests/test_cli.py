@@ -335,6 +335,8 @@ CASES = [
          ("run is a damaged run folder", "config.json", "restore it"), config_not_json),
     Case("results: metrics.csv damaged", "results", ["{tmp}"], 2, ("run is a damaged run folder", "metrics.csv"),
          metrics_damaged),
+    Case("results: unknown option", "results", ["--bogus"], 2, ("unrecognized arguments: --bogus",
+                                                                  "python -m snnbp.results --help")),
     # the benchmark
     Case("bench: threads 0", "bench", ["--threads", "0"], 2, ("--threads", "integer >= 1")),
     Case("bench: unknown model", "bench", ["--models", "vgg10"], 2, ("--models", "'vgg10'", "vgg9")),
