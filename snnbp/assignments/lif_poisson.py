@@ -76,9 +76,11 @@ def judge_lif_run(request: dict, reply) -> None:
 # -- question 3 ---------------------------------------------------------------------------------
 
 def make_poisson_encode(gen: torch.Generator) -> dict:
-    """Pixels from -1.2 to 1.8 (zero and above one included), generator seeds, an image batch."""
+    """Pixels from -1.2 to 1.8 (zero, above one and negative ones always included: an encoder that
+    drops the sign must fail on every draw), generator seeds, an image batch."""
     x = torch.rand(2, 4, generator=gen) * 3.0 - 1.2
     x[0, 0], x[1, 0] = 0.0, 1.0 + float(torch.rand((), generator=gen))
+    x[0, 1] = -0.2 - 0.7 * float(torch.rand((), generator=gen))      # a negative pixel, |x| < 1
     return {"x": x, "steps": 4000, "seeds": [draw_seed(gen) for _ in range(3)],
             "image": torch.rand(2, 1, 8, 8, generator=gen)}
 
