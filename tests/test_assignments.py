@@ -181,11 +181,13 @@ def namespaces():
 
 @pytest.mark.parametrize("assignment, key, mistake", list(MISTAKES))
 def test_a_typical_mistake_fails_its_question_with_a_message(namespaces, assignment, key, mistake):
+    """On several draws of the grader's inputs: a mistake must fail on every draw, not on most."""
     namespace = dict(namespaces[assignment])
     exec(MISTAKES[assignment, key, mistake], namespace)
-    outcome = assignments.check(assignment, key, namespace)
-    assert outcome.status == "wrong" and outcome.points == 0, (outcome.status, outcome.message)
-    assert len(outcome.message) > 20
+    for seed in range(20):
+        outcome = assignments.check(assignment, key, namespace, seed=seed)
+        assert outcome.status == "wrong" and outcome.points == 0, (seed, outcome.status, outcome.message)
+        assert len(outcome.message) > 20
 
 
 def test_stub_is_not_attempted_and_missing_name_is_missing():
