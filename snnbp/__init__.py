@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
-_LAZY = ("train", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime")
+_LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime")
 
 __all__ = ["LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording", "build",
            "models", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]

@@ -29,7 +29,9 @@ class Preset:
     ``detach_leak``: the leak is identity in the backward pass, in the hidden LIF layers and the
     output layer (the authors' scripts; False differentiates the leak exactly, an option).
     Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``init_gain``
-    (a factor on that standard deviation, 1 in the paper), ``dropout``.
+    (a factor on that standard deviation, 1 in the paper), ``init_rate`` (0 in the paper; > 0: not the
+    paper's method, :func:`snnbp.train.fit` first wakes the network with :func:`snnbp.depth.wake` so
+    that every LIF layer fires at that rate on the first training batch), ``dropout``.
     Training: ``loss`` (``"mse_sum"``: summed squared error of V_out(T)/T against one-hot;
     ``"cross_entropy"``), optimiser, learning-rate schedule, batch size, epochs, augmentation."""
 
@@ -49,6 +51,7 @@ class Preset:
     encoding: str = "poisson"
     init: str = "he"
     init_gain: float = 1.0
+    init_rate: float = 0.0
     dropout: float = 0.0
     loss: str = "mse_sum"
     optimizer: str = "sgd"

@@ -94,10 +94,13 @@ def kind(run: dict | None) -> str:
 
     if run is None:
         return ""
+    woken = (run.get("preset_fields") or {}).get("init_rate") or 0
+    wake = [f"not the paper's initialisation (woken to init_rate={woken})"] if woken > 0 else []
     if (run["model"], run["dataset"]) not in {(e["model"], e["dataset"]) for e in PAPER}:
-        return "not in the paper"
+        changed = [c for c in _changed(run) if not c.startswith("init_rate=")]
+        return "; ".join(["not in the paper"] + wake + ([f"changed: {', '.join(changed)}"] if changed else []))
     paper = presets.get("paper", run["model"], run["dataset"])
-    other = [] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]
+    other = ([] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]) + wake
     cut = []
     if (run.get("timesteps") or 0) < paper.timesteps:
         cut.append(f"T={run['timesteps']} (paper {paper.timesteps})")
@@ -106,7 +109,7 @@ def kind(run: dict | None) -> str:
     full = FULL_TRAINING_SET.get(run["dataset"])
     if full and run.get("train_examples") and run["train_examples"] < full:
         cut.append(f"{run['train_examples']} of {full} training images")
-    changed = _changed({**run, "preset": "paper"})
+    changed = [c for c in _changed({**run, "preset": "paper"}) if not c.startswith("init_rate=")]
     if run.get("old_gradient"):
         changed.append("old output-layer gradient")
     if not other and not cut and not changed:

@@ -54,7 +54,7 @@ from .presets import Preset
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
            "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError", "CheckpointError",
-           "resolve_device", "save_atomic", "load_checkpoint", "read_config", "read_metrics", "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
+           "resolve_device", "save_atomic", "load_checkpoint", "read_config", "read_metrics", "read_rates", "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
 
 METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
 LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
@@ -62,6 +62,7 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("multistep", "cosine")
 CHECKPOINT_FORMAT = 2   # 2: random states as tensors and plain values; 1: numpy's state as a tuple with an array
 LAST, PREVIOUS, BEST = "last.pt", "last.prev.pt", "best.pt"
+RATES = "rates.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -243,9 +244,10 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: bool, quiet: bool,
-              seed: int | None) -> tuple[float, float]:
-    """``(accuracy, mean hidden firing rate)`` over ``loader``; the RNG is forked and seeded so the
-    Poisson input of the test images is the same every epoch and training's RNG is left untouched."""
+              seed: int | None) -> tuple[float, float, dict[str, float]]:
+    """``(accuracy, mean hidden firing rate, rate per hidden layer)`` over ``loader``; the RNG is
+    forked and seeded so the Poisson input of the test images is the same every epoch and
+    training's RNG is left untouched."""
     from .record import record
 
     net = _unwrap(model)
@@ -264,11 +266,12 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
                 correct += (out.argmax(1) == y).sum().item()
                 seen += len(y)
         hidden = [k for k in rec.counts if k != "input"]
-        spikes = sum(rec.counts[k] for k in hidden)
-        steps = sum(rec.neuron_steps[k] for k in hidden)
+        counts = _all_sum([rec.counts[k] for k in hidden] + [rec.neuron_steps[k] for k in hidden], device)
     net.train(was_training)
-    correct, seen, spikes, steps = _all_sum([correct, seen, spikes, steps], device)
-    return correct / max(seen, 1), (spikes / steps if steps else float("nan"))
+    correct, seen = _all_sum([correct, seen], device)
+    spikes, steps = sum(counts[:len(hidden)]), sum(counts[len(hidden):])
+    layers = {k: c / max(n, 1) for k, c, n in zip(hidden, counts[:len(hidden)], counts[len(hidden):])}
+    return correct / max(seen, 1), (spikes / steps if steps else float("nan")), layers
 
 
 def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto",
@@ -418,6 +421,22 @@ def _write_metrics(path: Path, history: list[dict]) -> None:
     save_atomic("\n".join(lines) + "\n", path)
 
 
+def _write_rates(path: Path, history: list[dict]) -> None:
+    """``rates.json``: each hidden layer's firing rate on the test set after every epoch (spikes
+    per neuron per step; epochs trained before this file existed are left out)."""
+    rates = {str(row["epoch"]): row["layer_rates"] for row in history if row.get("layer_rates")}
+    if rates:
+        save_atomic(json.dumps(rates, indent=1) + "\n", path)
+
+
+def read_rates(run_dir: str | os.PathLike) -> dict[int, dict[str, float]]:
+    """A run folder's ``rates.json`` as ``{epoch: {layer: rate}}`` (``{}`` if the run has none)."""
+    path = Path(run_dir) / RATES
+    if not path.exists():
+        return {}
+    return {int(epoch): rates for epoch, rates in json.loads(path.read_text()).items()}
+
+
 def _fmt(value) -> str:
     if value is None:
         return ""
@@ -461,6 +480,7 @@ def _describe(model: nn.Module, config: Preset, epochs: int, device: torch.devic
         "world_size": _world(),
         "threads": torch.get_num_threads(),
         "preset": config.to_dict(),
+        **({"wake_gains": net.wake_gains} if getattr(net, "wake_gains", None) else {}),
         "versions": _versions(),
         "command": sys.argv if run_info is not None else None,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -552,6 +572,8 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     if seed is not None and not resume:
         seed_everything(seed + _rank())
     net.to(device)
+    if config.init_rate > 0 and not resume and getattr(net, "wake_gains", None) is None:
+        _wake(net, config, train_loader)
     loss_fn, optimizer = make_loss(config), make_optimizer(net, config)
     scheduler = make_scheduler(optimizer, config, epochs)
     history, best = [], -1.0
@@ -581,6 +603,19 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     return history
 
 
+def _wake(net: nn.Module, config: Preset, train_loader) -> None:
+    """``config.init_rate > 0`` (not the paper's method): :func:`snnbp.depth.wake` on the first
+    training batch, drawn without moving the loader's shuffling state; the gains go to config.json."""
+    from .depth import wake
+
+    generator = getattr(train_loader, "generator", None)
+    state = generator.get_state() if generator is not None else None
+    images = next(iter(train_loader))[0]
+    if state is not None:
+        generator.set_state(state)
+    net.wake_gains = wake(net, images, config.init_rate)
+
+
 def _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch: int, device: torch.device, amp: bool,
            quiet: bool, eval_seed: int, saved: Path | None) -> dict:
     """Train one epoch and test: a row of :data:`METRICS`. ``saved``: the run folder holding the
@@ -598,9 +633,9 @@ def _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch: int, dev
                 else "no checkpoint was written")
         raise TrainingDiverged(f"{err} in epoch {epoch} with lr {lr}: {kept}. Try a smaller learning rate "
                                f"(--lr) or check the inputs.") from None
-    test_acc, rate = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
+    test_acc, rate, layers = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
     return {"epoch": epoch, "lr": lr, **row, "test_acc": test_acc, "seconds": time.perf_counter() - tic,
-            "firing_rate": rate}
+            "firing_rate": rate, "layer_rates": layers}
 
 
 def _checkpoint(net: nn.Module, config: Preset, optimizer, scheduler, train_loader, history: list[dict],
@@ -622,6 +657,7 @@ def _save_checkpoint(out: Path, state: dict, is_best: bool) -> None:
             save_atomic(state, out / BEST)
         save_atomic(state, out / LAST, keep_previous=out / PREVIOUS)
         _write_metrics(out / "metrics.csv", state["history"])
+        _write_rates(out / RATES, state["history"])
 
 
 @contextlib.contextmanager
@@ -738,6 +774,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
     p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
+    p.add_argument("--init-rate", type=_checks._argument(float, lambda v: 0 < v < 1, "a firing rate in (0, 1)"), help="not the paper's method: wake every layer to this "
+                   "firing rate on the first training batch before training (snnbp.depth.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
     p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
     p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")
@@ -821,7 +859,7 @@ def _train(args, run: dict) -> int:
     # a resumed run is rebuilt from its saved preset (the named preset may have changed since)
     same = saved.get("preset") and saved["preset"].get("name") == preset
     overrides = presets.saved_fields(saved["preset"]) if same else {}
-    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss")
+    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss", "init_rate")
                       if getattr(args, k) is not None})
     net = build(model, dataset, spiking=spiking, preset=preset, **overrides)
     config = net.config

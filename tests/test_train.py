@@ -80,9 +80,13 @@ def test_fit_learns_and_writes_a_run_folder(tmp_path):
     net, tr, te = small()
     history = train.fit(net, tr, te, epochs=3, out=tmp_path, quiet=True, seed=0, device="cpu")
     assert [row["epoch"] for row in history] == [1, 2, 3]
-    assert set(history[0]) == set(train.METRICS)
+    assert set(history[0]) == set(train.METRICS) | {"layer_rates"}
     assert history[-1]["test_acc"] > 0.5                      # chance is 0.1
     assert 0 < history[-1]["firing_rate"] < 1
+    # one hidden layer: its rate in rates.json is the mean hidden rate of metrics.csv
+    rates = train.read_rates(tmp_path)
+    assert list(rates) == [1, 2, 3] and list(rates[3]) == ["lif1"]
+    assert rates[3]["lif1"] == pytest.approx(history[-1]["firing_rate"])
     with open(tmp_path / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == list(train.METRICS) and len(rows) == 3
