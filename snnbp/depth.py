@@ -9,6 +9,7 @@ neuron fired, **every weight gradient is exactly zero**. Two tools:
 * :func:`probe` measures, for a batch of images and a list of :math:`T`, each layer's firing rate
   and each weight layer's gradient norm, and says at which :math:`T` every layer fires and gradient
   reaches the first layer (:attr:`Probe.awake_at`).
+* :func:`choose_timesteps` picks the smallest such T from a list, or refuses with what to change.
 * :func:`wake` is a data-dependent initialisation, **not the paper's method**: after the paper's
   initialisation it multiplies the weights that drive each LIF layer, first layer first, by the
   gain at which that layer fires at a target rate on one batch of training images (in the spirit
@@ -36,7 +37,7 @@ from . import _checks
 from .neurons import IF, LIF
 from .record import record
 
-__all__ = ["Probe", "probe", "wake", "driven_layers"]
+__all__ = ["Probe", "probe", "choose_timesteps", "wake", "driven_layers", "SilentNetwork"]
 
 
 @dataclass
@@ -127,6 +128,28 @@ def probe(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, timesteps=
         for k, p in weights.items():
             p.grad = saved_grads[k]
     return result
+
+
+class SilentNetwork(ValueError):
+    """A network whose top layers do not fire at any of the time steps it may train with."""
+
+
+def choose_timesteps(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                     candidates=(8, 16, 25, 32, 50, 64, 100), *, seed: int = 0) -> tuple[int, Probe]:
+    """The smallest T in ``candidates`` at which ``net`` is awake on ``images`` (every layer fires and
+    the first layer gets gradient), with the :class:`Probe` that shows it. Raises
+    :class:`SilentNetwork`, naming the silent layers and what to change, when it is awake at none."""
+    result = probe(net, images, labels, candidates, seed=seed)
+    if result.awake_at is None:
+        longest = result.timesteps[-1]
+        silent = result.silent(longest)
+        raise SilentNetwork(
+            f"{getattr(net, 'name', 'the network')} is not awake at any T up to {longest}: "
+            + (f"{', '.join(silent)} never fire" if silent else "no gradient reaches the first layer")
+            + ", so every weight gradient is zero and training would change nothing. Allow a larger T "
+              "(candidates), or wake the network first (snnbp.depth.wake, or the preset field "
+              "init_rate=0.05: not the paper's method)")
+    return result.awake_at, result
 
 
 def driven_layers(net: nn.Module) -> list[tuple[str, LIF, list[nn.Parameter]]]:

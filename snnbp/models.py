@@ -34,7 +34,7 @@ Taught in chapter 06 (``book/06_deep_vgg``) and chapter 07 (``book/07_residual``
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -264,10 +264,12 @@ class Network(nn.Module):
 
     def __init__(self, name: str, dataset: str, config: presets.Preset, *, spiking: bool = True,
                  backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True,
-                 channels_last: bool | None = None):
+                 channels_last: bool | None = None, image_size: int | None = None):
         super().__init__()
         self.name, self.dataset, self.config, self.spiking = name, dataset, config, bool(spiking)
         self.info = dataset_info(dataset)
+        if image_size is not None:                # e.g. 8x8 digits scaled up to 16x16
+            self.info = replace(self.info, size=_checks.count("image_size", image_size))
         self.backend = backend
         self.shortcuts = bool(shortcuts)
         self.channels_last = channels_last
@@ -366,7 +368,7 @@ class Network(nn.Module):
 
 def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timesteps: int | None = None,
           dropout: float | None = None, preset: str = "paper", backend: str = "fused", shortcuts: bool = True,
-          **overrides) -> Network:
+          image_size: int | None = None, **overrides) -> Network:
     """Build model ``name`` (one of :data:`NAMES`) for ``dataset`` with ``preset``'s settings.
 
     ``timesteps``, ``dropout`` and any other :class:`~snnbp.presets.Preset` field given in
@@ -374,11 +376,14 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     The leak correction belongs to the paper's derivative: choosing another ``surrogate`` turns it
     off unless ``leak_correction`` is given too (its :math:`NG = 0` would silence neurons that never fired).
     ``shortcuts=False`` builds a residual network's plain twin: the same layers without shortcuts.
+    ``image_size``: the side of the input images if not the dataset's (e.g. ``16`` for 8x8 digits
+    scaled up, so that a deep network's pooling does not shrink them below 1x1).
     The same as ``custom(TABLES[name], dataset, like=name, ...)``, named ``name``.
     """
     _checks.choice("model", name, NAMES)
     return custom(TABLES[name], dataset, like=name, spiking=spiking, timesteps=timesteps, dropout=dropout,
-                  preset=preset, backend=backend, shortcuts=shortcuts, name=name, **overrides)
+                  preset=preset, backend=backend, shortcuts=shortcuts, name=name, image_size=image_size,
+                  **overrides)
 
 
 def plain_twin(net: Network) -> Network:
@@ -396,7 +401,8 @@ def plain_twin(net: Network) -> Network:
 
 def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool = True,
            timesteps: int | None = None, dropout: float | None = None, preset: str = "paper",
-           backend: str = "fused", shortcuts: bool = True, name: str = "custom", **overrides) -> Network:
+           backend: str = "fused", shortcuts: bool = True, name: str = "custom", image_size: int | None = None,
+           **overrides) -> Network:
     """A network from your own layer table (same grammar as :data:`TABLES`), with the settings of
     ``preset`` for model ``like``, e.g. ``custom([FC(128)] * 9, "digits", like="vgg9")``."""
     if isinstance(layers, Table):
@@ -413,4 +419,5 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
         overrides.setdefault("leak_correction", False)
         overrides.setdefault("detach_leak", False)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network(name, dataset, config, spiking=spiking, backend=backend, layers=tuple(layers), shortcuts=shortcuts)
+    return Network(name, dataset, config, spiking=spiking, backend=backend, layers=tuple(layers), shortcuts=shortcuts,
+                   image_size=image_size)

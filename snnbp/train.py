@@ -470,6 +470,7 @@ def _describe(model: nn.Module, config: Preset, epochs: int, device: torch.devic
         "dataset": getattr(net, "dataset", None),
         "spiking": getattr(net, "spiking", None),
         "timesteps": getattr(net, "timesteps", None),
+        "image_size": getattr(getattr(net, "info", None), "size", None),
         "epochs": epochs,
         "batch_size": getattr(train_loader, "batch_size", None),
         "train_examples": _safe_len(getattr(train_loader, "dataset", None)),

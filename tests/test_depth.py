@@ -39,6 +39,14 @@ def test_probe_finds_the_first_t_at_which_the_top_of_a_chain_fires():
     assert "silent: lif3" in p.summary() and "every layer fires" in p.summary()
 
 
+def test_choose_timesteps_picks_the_first_awake_t_or_says_what_to_change():
+    images, labels = torch.ones(2, 1, 8, 8), torch.tensor([0, 1])
+    steps, found = depth.choose_timesteps(chain(3), images, labels, candidates=(4, 6, 8, 12))
+    assert steps == 8 and found.silent(6) == ["lif3"]
+    with pytest.raises(depth.SilentNetwork, match="up to 7: lif3 never fire.*init_rate=0.05"):
+        depth.choose_timesteps(chain(3), images, labels, candidates=(4, 7))
+
+
 def test_probe_leaves_the_network_as_it_was():
     torch.manual_seed(0)
     net = snnbp.build("lenet", "digits", timesteps=5)

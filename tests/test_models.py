@@ -265,3 +265,14 @@ def test_build_is_custom_with_the_models_table():
 def test_bad_custom_tables(layers, error, match):
     with pytest.raises(error, match=match):
         models.custom(layers, "digits")
+
+
+def test_image_size_builds_for_scaled_up_images():
+    net = snnbp.build("vgg9", "digits", image_size=16, timesteps=2)
+    assert net(torch.rand(2, 1, 16, 16)).shape == (2, 10)
+    # 16 -> 8 -> 4 -> 2 after three poolings: FC(1024) sees 256 * 2 * 2 inputs
+    assert net.features.fc8.module.in_features == 256 * 2 * 2
+    with pytest.raises(ValueError, match="expects \\(16, 16\\)"):
+        net(torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="image_size must be >= 1"):
+        snnbp.build("vgg9", "digits", image_size=0)
