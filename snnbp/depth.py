@@ -202,7 +202,8 @@ def wake(net: nn.Module, images: torch.Tensor, rate: float = 0.05, *, timesteps:
     bisection on :math:`\\log g` (``steps`` halvings) so that the layer's rate, measured in
     evaluation mode at ``timesteps`` (default: the network's T) with the Poisson input drawn with
     ``seed``, is as close to ``rate`` as the bisection gets. The output layer keeps its weights.
-    Returns the gain per layer (> 1: the paper's weights were too small to make it fire at that rate).
+    Returns the gain per layer (> 1: the paper's weights were too small to make it fire at that rate),
+    also kept as ``net.wake_gains`` (and written to ``config.json`` by :func:`snnbp.train.fit`).
     """
     if not getattr(net, "spiking", False):
         raise ValueError("wake needs a spiking network (snnbp.build(..., spiking=True))")
@@ -234,4 +235,5 @@ def wake(net: nn.Module, images: torch.Tensor, rate: float = 0.05, *, timesteps:
     finally:
         net.timesteps = was_steps
         net.train(was_training)
+    net.wake_gains = gains                      # fit() does not wake a network that was woken
     return gains

@@ -511,6 +511,31 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
 
 # -- Part II: bars and per-layer rates ------------------------------------------------------------
 
+def probe(result, *, title: str = "firing rate per layer against T", floor: float = 1e-5):
+    """A :class:`snnbp.depth.Probe` drawn: left, each layer's firing rate against the number of time
+    steps T (log scale; a silent layer is drawn at ``floor``); right, each weight layer's gradient
+    norm against T (zero drawn at ``floor``)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    steps = list(result.timesteps)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["spikes per neuron per step",
+                                                        "weight-gradient norm"])
+    layers = [k for k in result.rates[steps[0]] if k != "input"]
+    for k, name in enumerate(layers):
+        fig.add_trace(go.Scatter(x=steps, y=[max(result.rates[t][name], floor) for t in steps], name=name,
+                                 mode="lines+markers", legendgroup="rates",
+                                 line=dict(color=COLORS[k % len(COLORS)])), row=1, col=1)
+    for k, name in enumerate(result.grads[steps[0]]):
+        fig.add_trace(go.Scatter(x=steps, y=[max(result.grads[t][name], floor) for t in steps], name=name,
+                                 mode="lines+markers", legendgroup="grads", line=dict(
+                                     color=COLORS[k % len(COLORS)], dash="dot")), row=1, col=2)
+    fig.update_xaxes(title_text="time steps T", type="log")
+    fig.update_yaxes(type="log")
+    fig.update_layout(template="plotly_white", title=title, height=420, margin=dict(l=60, r=20, t=80, b=50))
+    return fig
+
+
 def bars(categories: Sequence[str], values: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "",
          ylabel: str = "", log_y: bool = False, height: int = 400, text: bool = False):
     """Grouped bars: one group per category (e.g. a layer), one bar per series in ``values``

@@ -53,7 +53,7 @@ from . import _checks, runtime
 from .presets import Preset
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
-           "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError", "CheckpointError",
+           "firing_rates", "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError", "CheckpointError",
            "resolve_device", "save_atomic", "load_checkpoint", "read_config", "read_metrics", "read_rates", "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
 
 METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
@@ -279,6 +279,14 @@ def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch
     """Fraction of ``loader``'s images classified correctly (``argmax`` of the output), in
     ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG)."""
     return _evaluate(model, loader, resolve_device(device), amp, quiet, seed)[0]
+
+
+def firing_rates(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto", amp: bool = False,
+                 seed: int | None = 0) -> dict[str, float]:
+    """Each hidden layer's firing rate (spikes per neuron per step) over ``loader`` in ``eval()``
+    mode, as :func:`fit` measures it after every epoch for ``rates.json`` (there with
+    ``seed + 12345``); ``seed`` fixes the Poisson input."""
+    return _evaluate(model, loader, resolve_device(device), amp, True, seed)[2]
 
 
 # -- run folders ------------------------------------------------------------------------------------
