@@ -39,7 +39,8 @@ def test_two_gloo_processes_then_single_process_resume(tmp_path):
     assert all(0 <= float(r["test_acc"]) <= 1 for r in rows)
     ckpt = train.load_checkpoint(out / "last.pt")
     assert ckpt["epoch"] == 2 and not any(k.startswith("module.") for k in ckpt["model"])
-    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "config.json", "last.prev.pt", "last.pt", "metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "config.json", "last.prev.pt", "last.pt", "metrics.csv",
+                                                     "rates.json"]
 
     run([sys.executable, "-m", "snnbp.train", "--out", str(out), "--resume", "--epochs", "3", "--quiet"], tmp_path)
     rows = train.read_metrics(out / "metrics.csv")
