@@ -135,11 +135,11 @@ def table(args, rows: list[dict], check: dict, device_name: str) -> str:
 
 
 def main(argv=None) -> None:
-    from snnbp import _checks
+    from snnbp import validate
     from snnbp.models import NAMES
 
-    count, positive = _checks.count_arg, _checks.positive_arg
-    parser = _checks.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])
+    count, positive = validate.count_arg, validate.positive_arg
+    parser = validate.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="vgg9", choices=NAMES)
     parser.add_argument("--timesteps", type=count(1), default=100)
     parser.add_argument("--batch", type=count(1), default=16)

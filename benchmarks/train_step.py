@@ -247,12 +247,12 @@ def markdown(machine: dict, table: list[dict]) -> str:
 
 def _grid_cell(text: str) -> list[tuple[str, int]]:
     """``--grid`` cell ``MODEL:T[,T...]`` -> ``[(model, T), ...]`` (argparse ``type=``)."""
-    from snnbp import _checks
+    from snnbp import validate
     from snnbp.models import NAMES
 
     model, _, steps = text.partition(":")
     try:
-        cells = [(_checks.choice_arg(NAMES)(model), _checks.count_arg(1)(t)) for t in steps.split(",")]
+        cells = [(validate.choice_arg(NAMES)(model), validate.count_arg(1)(t)) for t in steps.split(",")]
     except argparse.ArgumentTypeError as err:
         raise argparse.ArgumentTypeError(f"expected MODEL:T[,T...] (e.g. vgg9:8,25) with MODEL one of "
                                          f"{', '.join(NAMES)} and T >= 1; {text!r}: {err}") from None
@@ -278,12 +278,12 @@ def _device(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from snnbp import _checks
+    from snnbp import validate
     from snnbp.models import NAMES
 
-    count = _checks.count_arg
-    parser = _checks.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", type=_checks.choice_arg(NAMES), default=None,
+    count = validate.count_arg
+    parser = validate.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", type=validate.choice_arg(NAMES), default=None,
                         help="default: lenet vgg9 resnet11")
     parser.add_argument("--timesteps", nargs="+", type=count(1), default=None,
                         help="default: lenet 8 25 100; vgg9 and resnet11 8 25")
@@ -320,10 +320,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the grid; a user's mistake is one line ``error: ...`` on stderr and status 2."""
-    from snnbp import _checks
+    from snnbp import validate
 
     args = _parser().parse_args(argv)
-    return _checks.run_command(lambda: _run(args), debug=args.debug or bool(args.child))
+    return validate.run_command(lambda: _run(args), debug=args.debug or bool(args.child))
 
 
 def _run(args) -> int:

@@ -51,6 +51,8 @@ import torch
 from torch import nn
 
 from . import surrogate as _surrogate
+from . import validate
+from .encoding import PoissonEncoder
 from .layers import Flatten, OutputIntegrator, Residual, TimeBatched, TimeFixedDropout
 from .neurons import LIF
 
@@ -124,11 +126,26 @@ def _leaky(neuron: LIF) -> nn.Module:
                              reset_mechanism=neuron.reset)
 
 
+#: The reset rules :func:`leaky_run` passes to snnTorch (``"none"``: snnTorch's, no reset at all).
+LEAKY_RESETS = ("zero", "subtract", "none")
+
+
 def leaky_run(current: torch.Tensor, leak: float, threshold: float = 1.0, reset: str = "zero"):
     """Run ``snntorch.Leaky(beta=leak, threshold, reset_mechanism=reset)`` the idiomatic way, one call per
     step from rest, on currents ``[T, ...]``. Returns ``(spikes, mem)``, both ``[T, ...]``; ``mem`` is
-    snnTorch's membrane after integration (snnbp's ``LIF.membrane``)."""
-    neuron = _snntorch().Leaky(beta=leak, threshold=threshold, reset_mechanism=reset)
+    snnTorch's membrane after integration (snnbp's ``LIF.membrane``).
+
+    Checked as for :class:`snnbp.LIF`: ``current`` a non-empty tensor ``[T, ...]`` without NaN
+    (integer and bool currents become float32), ``leak`` in (0, 1], ``threshold`` > 0, ``reset``
+    one of :data:`LEAKY_RESETS`."""
+    validate.tensor("current", current, min_dim=1)
+    if current.numel() == 0:
+        raise ValueError(f"current is empty (shape {tuple(current.shape)}): it needs currents [T, ...], "
+                         f"T >= 1")
+    current = validate.as_float("current", current)
+    leak, threshold = validate.leak("leak", leak), validate.positive("threshold", threshold)
+    neuron = _snntorch().Leaky(beta=leak, threshold=threshold,
+                               reset_mechanism=validate.choice("reset", reset, LEAKY_RESETS))
     mem, spikes, membranes = neuron.reset_mem(), [], []
     for step in current:
         spk, mem = neuron(step, mem)
@@ -211,8 +228,7 @@ class SnnTorchTwin(nn.Module):
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        if not isinstance(getattr(net, "readout", None), OutputIntegrator):
-            raise ValueError("to_snntorch needs a spiking snnbp Network (spiking=True)")
+        _check_net(net)
         self.stages = nn.ModuleList(_convert(m) for m in net.features)
         self.classifier = _stateless(net.classifier)
         self.readout = net.readout                            # snnbp's OutputIntegrator: no weights
@@ -242,8 +258,45 @@ class SnnTorchTwin(nn.Module):
         return self.readout(torch.stack(currents))              # V_out(T) / T
 
 
+def _check_net(net: nn.Module) -> nn.Module:
+    """``net`` must be a spiking snnbp network (``snnbp.build``/``snnbp.custom``, ``spiking=True``)."""
+    wanted = "a spiking snnbp network (snnbp.build(...) or snnbp.custom(...) with spiking=True)"
+    if not isinstance(net, nn.Module) or not all(hasattr(net, a) for a in ("features", "classifier", "readout")):
+        raise TypeError(f"net must be {wanted}, got {type(net).__name__}: the bridge rebuilds snnbp's own layers "
+                        f"(LIF, TimeBatched, Residual ...) and cannot convert another module")
+    if getattr(net, "spiking", True) is False or not isinstance(net.readout, OutputIntegrator):
+        raise ValueError(f"net is an ANN twin (spiking=False), which has no spiking layers: the bridge needs {wanted}")
+    if not any(isinstance(m, LIF) for m in net.modules()):
+        raise ValueError(f"net has no spiking layers (LIF): the bridge needs {wanted}")
+    return net
+
+
+def _check_spikes(net: nn.Module, spikes) -> torch.Tensor:
+    """``spikes`` as ``net``'s encoded input ``[T, B, C, H, W]`` in the dtype of its weights."""
+    fix = "compare takes encoded input spikes [T, B, C, H, W]: use net.encode(images)"
+    validate.tensor("spikes", spikes)
+    info = getattr(net, "info", None)
+    chw = (info.channels, info.size, info.size) if info is not None else None
+    expected = f"[T, B, {', '.join(map(str, chw))}]" if chw else "[T, B, C, H, W]"
+    if spikes.dim() == 4 and (chw is None or tuple(spikes.shape[1:]) == chw):
+        raise ValueError(f"spikes has shape {tuple(spikes.shape)}, images [B, C, H, W] rather than spikes: {fix}")
+    if spikes.dim() != 5 or (chw is not None and tuple(spikes.shape[2:]) != chw):
+        raise ValueError(f"spikes must be {expected} for this net, got shape {tuple(spikes.shape)}: {fix}")
+    if spikes.numel() == 0:
+        raise ValueError(f"spikes is empty (shape {tuple(spikes.shape)}): T and B must be >= 1; {fix}")
+    if isinstance(getattr(net, "encoder", None), PoissonEncoder):        # direct input is analog
+        validate.spike_values("spikes", spikes, f"images rather than Poisson spikes? {fix}")
+    weight = next(net.parameters())
+    if spikes.device != weight.device:
+        raise ValueError(f"spikes is on {spikes.device} but net on {weight.device}: spikes.to('{weight.device}')")
+    return spikes if spikes.dtype == weight.dtype else spikes.to(weight.dtype)
+
+
 def to_snntorch(net: nn.Module) -> SnnTorchTwin:
-    """The snnTorch twin of the spiking snnbp network ``net`` (lenet, vgg*, resnet*, mlp), sharing its weights."""
+    """The snnTorch twin of the spiking snnbp network ``net`` (lenet, vgg*, resnet*, mlp), sharing its weights.
+
+    An ANN twin (``spiking=False``) is a ``ValueError``, a module that is not an snnbp network
+    (e.g. an ``nn.Sequential``) a ``TypeError``."""
     twin = SnnTorchTwin(net)
     twin.train(net.training)
     return twin
@@ -291,7 +344,26 @@ def compare(net: nn.Module, spikes: torch.Tensor, twin: SnnTorchTwin | None = No
     weight gradients of the loss ``sum(output**2)`` (which agree only where the twin's backward
     equals snnbp's, see the module docstring). Dropout masks agree when both draw them from the
     same ``seed`` (the generator is reseeded before each side runs).
+
+    Checked before anything runs: ``net`` a spiking snnbp network (see :func:`to_snntorch`);
+    ``spikes`` its encoded input ``[T, B, C, H, W]`` (``net.encode(images)``; any T), holding
+    only -1, 0 and 1 when the net encodes with Poisson spikes (images, or spikes of another
+    shape, are an error rather than a meaningless count); integer, bool and other floating
+    dtypes are converted to the weights' dtype (a net moved with ``.double()`` works); ``twin``
+    None or the :class:`SnnTorchTwin` of this very ``net`` (sharing its weights);
+    ``gradients`` True or False; ``seed`` an integer.
     """
+    _check_net(net)
+    spikes = _check_spikes(net, spikes)
+    gradients = validate.flag("gradients", gradients)
+    validate.instance("seed", seed, int, "an integer (the seed of both sides' dropout masks)")
+    if twin is not None:
+        validate.instance("twin", twin, SnnTorchTwin, "None or the SnnTorchTwin of net",
+                          "build it with bridge.to_snntorch(net), or leave twin out")
+        ours = {id(p) for p in net.parameters()}
+        if not all(id(p) in ours for p in twin.parameters()):
+            raise ValueError("twin was built from another network (it does not share net's weights): "
+                             "use bridge.to_snntorch(net), or leave twin out")
     twin = to_snntorch(net) if twin is None else twin
     ours, theirs = _spiking_layers(net, LIF), _spiking_layers(twin, _snntorch().Leaky)
     if len(ours) != len(theirs):

@@ -17,7 +17,7 @@ a file that is cut short, of another kind, or does not match its partner (image 
 differ, labels outside the classes) is refused with :class:`DataFileError` naming the file and
 what was expected, before any training starts.
 
-Transforms (paper-spec section 2): MNIST ``ToTensor()`` only (pixels in [0, 1]); CIFAR-10
+Transforms (book/method.md, 'Input'): MNIST ``ToTensor()`` only (pixels in [0, 1]); CIFAR-10
 normalised with mean (0.4914, 0.4822, 0.4465), std (0.557, 0.549, 0.5534), training images
 augmented by ``RandomCrop(32, padding=4)`` and a horizontal flip. SVHN: normalisation not
 confirmed, the CIFAR-10 values are used; no augmentation.
@@ -63,11 +63,11 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", 1, 8, 10, note="scikit-learn's bundled 8x8 handwritten digits, scaled to [0, 1]"),
-    "mnist": DatasetInfo("mnist", 1, 28, 10, note="ToTensor() in [0, 1] (paper-spec section 2)"),
+    "mnist": DatasetInfo("mnist", 1, 28, 10, note="ToTensor() in [0, 1], as the authors' MNIST script"),
     "svhn": DatasetInfo("svhn", 3, 32, 10, (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534),
                         note="normalisation not confirmed: the CIFAR-10 values are used"),
     "cifar10": DatasetInfo("cifar10", 3, 32, 10, (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534),
-                           note="paper-spec section 2: |x| <= ~1 after normalisation"),
+                           note="|x| <= ~1 after normalisation, as the authors' CIFAR-10 scripts"),
 }
 NAMES: tuple[str, ...] = tuple(DATASETS)
 SPLITS = ("train", "test")
@@ -76,9 +76,9 @@ DEFAULT_ROOT = Path("~/.cache/snnbp/data").expanduser()
 
 def info(dataset: str) -> DatasetInfo:
     """The :class:`DatasetInfo` of ``dataset`` (one of :data:`NAMES`)."""
-    from . import _checks
+    from . import validate
 
-    return DATASETS[_checks.choice("dataset", dataset, NAMES)]
+    return DATASETS[validate.choice("dataset", dataset, NAMES)]
 
 
 def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
@@ -89,9 +89,9 @@ def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    from . import _checks
+    from . import validate
 
-    _checks.choice("split", split, SPLITS)
+    validate.choice("split", split, SPLITS)
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.long)
@@ -372,10 +372,10 @@ def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None =
     ``augment=None`` follows the paper: on for CIFAR-10 training images, off otherwise. Test
     images are never augmented.
     """
-    from . import _checks
+    from . import validate
 
-    _checks.choice("dataset", name, NAMES)
-    _checks.choice("split", split, SPLITS)
+    validate.choice("dataset", name, NAMES)
+    validate.choice("split", split, SPLITS)
     if name == "digits":
         return TensorDataset(*digits(split))
     if augment is None:
@@ -418,9 +418,9 @@ def loaders(dataset: str, batch_size: int, *, root: str | os.PathLike | None = N
             (default: when one is initialised). Training uses a ``DistributedSampler``; the test
             set is split without padding, so summed counts cover every test image exactly once.
     """
-    from . import _checks
+    from . import validate
 
-    _checks.count("batch_size", batch_size)
+    validate.count("batch_size", batch_size)
     n_train, n_test = subset if isinstance(subset, tuple) else (subset, None)
     train = _subset(dataset_fn(dataset, "train", root=root, download=download, augment=augment), n_train, seed,
                     f"subset (--subset) of the {dataset} training images")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from . import _checks
+from . import validate
 from .neurons import IF, LIF
 from .record import record
 
@@ -99,7 +99,7 @@ def probe(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, timesteps=
 
     if not getattr(net, "spiking", False):
         raise ValueError("probe needs a spiking network (snnbp.build(..., spiking=True))")
-    steps = [_checks.count("timesteps", t) for t in timesteps]
+    steps = [validate.count("timesteps", t) for t in timesteps]
     if not steps:
         raise ValueError("timesteps must list at least one number of time steps, e.g. (8, 16, 32)")
     loss_fn = make_loss(net.config)
@@ -209,12 +209,12 @@ def wake(net: nn.Module, images: torch.Tensor, rate: float = 0.05, *, timesteps:
         raise ValueError("wake needs a spiking network (snnbp.build(..., spiking=True))")
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
         raise ValueError(f"rate must be a firing rate in (0, 1) spikes per neuron per step, got {rate!r}")
-    _checks.positive("max_gain", max_gain)
+    validate.positive("max_gain", max_gain)
     device = next(net.parameters()).device
     images = images.to(device)
     was_training, was_steps = net.training, net.timesteps
     if timesteps is not None:
-        net.timesteps = _checks.count("timesteps", timesteps)
+        net.timesteps = validate.count("timesteps", timesteps)
     net.eval()
     gains = {}
     try:

@@ -1,4 +1,4 @@
-r"""Rate coding of images as Poisson (Bernoulli-per-step) spike trains (paper-spec section 2).
+r"""Rate coding of images as Poisson (Bernoulli-per-step) spike trains (book/method.md, 'Input').
 
 At every step :math:`t` and pixel :math:`x`, draw :math:`u \sim U[0, 1)` and emit
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import _checks
+from . import validate
 
 __all__ = ["poisson_encode", "PoissonEncoder", "DirectEncoder", "NAMES", "make"]
 
@@ -38,11 +38,22 @@ def poisson_encode(x: torch.Tensor, steps: int, *, signed: bool = True, rate_sca
     """Encode ``x`` (any shape) as spikes of shape ``[steps, *x.shape]``; see the module docstring.
 
     Pass a seeded :class:`torch.Generator` (on ``x``'s device) for reproducible spikes.
+    ``x`` should lie in [-1, 1] (see :mod:`snnbp.validate`: integer pixels above 1 are an error,
+    floats outside [-1, 1] a warning); bool and 0/1 integer images become float32 spikes.
     """
-    _checks.tensor("x", x)
-    _checks.count("steps", steps)
-    _checks.positive("rate_scale", rate_scale)
-    return _encode(x, steps, bool(signed), float(rate_scale), generator)
+    validate.count("steps", steps)
+    validate.positive("rate_scale", rate_scale)
+    x = validate.images("x", x, rate_scale=rate_scale)
+    signed = validate.flag("signed", signed)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}: "
+                        f"write generator=torch.Generator().manual_seed({generator!r})"
+                        if isinstance(generator, int) else
+                        f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if generator is not None and generator.device.type != x.device.type:
+        raise ValueError(f"generator is on {generator.device} but x is on {x.device}: "
+                         f"make it with torch.Generator(device=x.device)")
+    return _encode(x, steps, signed, float(rate_scale), generator)
 
 
 class PoissonEncoder(nn.Module):
@@ -61,9 +72,9 @@ class PoissonEncoder(nn.Module):
 
     def __init__(self, steps: int, *, signed: bool = True, rate_scale: float = 1.0):
         super().__init__()
-        self.steps = _checks.count("steps", steps)
-        self.signed = bool(signed)
-        self.rate_scale = _checks.positive("rate_scale", rate_scale)
+        self.steps = validate.count("steps", steps)
+        self.signed = validate.flag("signed", signed)
+        self.rate_scale = validate.positive("rate_scale", rate_scale)
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -88,7 +99,7 @@ class DirectEncoder(nn.Module):
 
     def __init__(self, steps: int):
         super().__init__()
-        self.steps = _checks.count("steps", steps)
+        self.steps = validate.count("steps", steps)
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,7 +111,7 @@ class DirectEncoder(nn.Module):
 
 def make(encoding: str, steps: int, *, signed: bool = True, rate_scale: float = 1.0) -> nn.Module:
     """The encoder named ``encoding`` (one of :data:`NAMES`): ``"poisson"`` (the paper's) or ``"direct"``."""
-    _checks.choice("encoding", encoding, NAMES)
+    validate.choice("encoding", encoding, NAMES)
     if encoding == "direct":
         return DirectEncoder(steps)
     return PoissonEncoder(steps, signed=signed, rate_scale=rate_scale)

@@ -26,7 +26,7 @@ multiply-accumulates, marked ``"analog_input"`` and charged at :math:`E_{MAC}` b
 E_{MAC}` with 45 nm CMOS, 32-bit floating point (M. Horowitz, "Computing's energy problem (and
 what we can do about it)", ISSCC 2014): add 0.9 pJ, multiply 3.7 pJ, so
 :math:`E_{AC} = 0.9` pJ and :math:`E_{MAC} = 3.7 + 0.9 = 4.6` pJ. The paper's own figures were not
-confirmed (paper-spec section 6); these numbers are this library's model.
+confirmed (the authors' scripts hold no energy analysis); these numbers are this library's model.
 
 Taught in chapter 09 (``book/09_efficiency``).
 """
@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
 
@@ -98,9 +99,15 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
     Poisson input (the global RNG is forked, not disturbed).
     """
 
-    from .record import record
+    from .record import capture as record
     from .train import progress, resolve_device
 
+    from .models import Network
+
+    if not isinstance(model, Network):
+        raise TypeError(f"analyse takes a snnbp network (snnbp.build or snnbp.models.custom), got "
+                        f"{type(model).__name__}: it reads the output layer's currents (model.classifier)")
+    validate.loader("loader", loader)
     device = resolve_device(device)
     model = model.to(device).eval()
     spiking = bool(getattr(model, "spiking", True))
@@ -123,10 +130,12 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
         with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
             if seed is not None:
                 torch.manual_seed(seed)
-            for x, y in progress(loader, quiet, desc="evaluate", leave=False):
+            for pair in progress(loader, quiet, desc="evaluate", leave=False):
+                x, y = validate.batch("loader", pair)
                 x, y = x.to(device), y.to(device)
                 model(x)
                 current = currents.pop().float()                     # [T, B, K]
+                validate.labels("labels", y, current.shape[-1], len(x))
                 votes = output_membrane(current, getattr(model.readout, "leak", 1.0))
                 hits = (votes.argmax(-1) == y).sum(1).double()       # [T]
                 correct_by_t = hits if correct_by_t is None else correct_by_t + hits
@@ -179,13 +188,13 @@ def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: st
     Returns ``(model, config_dict)``. The checkpoint is read safely (``weights_only``, see
     :func:`snnbp.train.load_checkpoint`); a missing, damaged or mismatched file is an error that
     names it."""
-    from . import _checks
+    from . import validate
     from .models import build
     from .presets import saved_fields
     from .train import BEST, LAST, CheckpointError, load_checkpoint, read_config
 
     run_dir = Path(run_dir)
-    _checks.choice("checkpoint", checkpoint, ("best", "last"))
+    validate.choice("checkpoint", checkpoint, ("best", "last"))
     cfg = read_config(run_dir)
     path = run_dir / (BEST if checkpoint == "best" else LAST)
     other = "--checkpoint last" if checkpoint == "best" else "--checkpoint best"
@@ -280,10 +289,10 @@ def _save(fig, path: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``python -m snnbp.evaluate RUN_DIR``: 0 when evaluated; a user's mistake is one line
     ``error: ...`` on stderr with status 2 (bad arguments, run folder or files) or 1."""
-    from . import _checks
+    from . import validate
 
-    count = _checks.count_arg
-    p = _checks.ArgumentParser(prog="python -m snnbp.evaluate",
+    count = validate.count_arg
+    p = validate.ArgumentParser(prog="python -m snnbp.evaluate",
                                description="Accuracy vs time steps, firing rates, operations and energy of a run.")
     p.add_argument("run_dir", help="a run folder written by python -m snnbp.train")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
@@ -297,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
     args = p.parse_args(argv)
-    return _checks.run_command(lambda: _evaluate_command(args), debug=args.debug)
+    return validate.run_command(lambda: _evaluate_command(args), debug=args.debug)
 
 
 def _evaluate_command(args) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from . import _checks
+from . import validate
 from .checking import Verdict, classify, clone, describe, difference, generator
 from .encoding import poisson_encode
 from .neurons import LIF, leak_correction_factor
@@ -111,7 +111,7 @@ def names() -> tuple[str, ...]:
 
 def get(name: str) -> Exercise:
     """The :class:`Exercise` called ``name`` (one of :func:`names`)."""
-    return REGISTRY[_checks.choice("exercise", name, names())]
+    return REGISTRY[validate.choice("exercise", name, names())]
 
 
 def check(name: str, fn: Callable, *, quiet: bool = False) -> Result:
@@ -909,3 +909,61 @@ register(
           "size * kernel; the 2-D factor is the square of (1 - p (p + 1) / (size * kernel))."),
     mistake=lambda rate, timesteps, size, kernel: rate * timesteps,
     description="derive the accumulates per MAC of a padded convolution from its input rate")
+
+
+# -- Chapter 9: what the Poisson input costs the first layer --------------------------------------
+
+def _measured_input_acs(images: torch.Tensor, timesteps: int, out_features: int, rate_scale: float) -> float:
+    """Counted with the library: the accumulates per image that a linear layer of ``out_features``
+    outputs performs on the Poisson code of ``images`` ``[B, N]`` (``snnbp.poisson_encode``, signed,
+    ``rate_scale``) over ``timesteps`` steps, averaged over many draws (``snnbp.evaluate.synaptic_ops``)."""
+    from .evaluate import synaptic_ops
+
+    draws = 200
+    with torch.random.fork_rng(devices=[]):
+        layer = torch.nn.Linear(images.shape[1], out_features, bias=False)
+    spikes = poisson_encode(images, timesteps * draws, rate_scale=rate_scale, generator=generator(109))
+    return synaptic_ops(layer, spikes) / (draws * images.shape[0])
+
+
+def _input_acs_cases():
+    g = generator(110)
+    return [Case((torch.rand(6, 64, generator=g), 20, 128, 1.0)),
+            Case((torch.rand(4, 30, generator=g) * 2 - 1, 10, 50, 1.0)),        # signed pixels
+            Case((torch.rand(5, 40, generator=g) * 2 - 1, 100, 10, 0.5)),       # the MNIST code
+            Case((torch.rand(3, 16, generator=g) * 2 - 1, 8, 7, 2.0))]           # r |x| above 1
+
+
+register(
+    "poisson_input_acs", reference=_measured_input_acs, cases=_input_acs_cases,
+    compare=_measured("the count of snnbp.evaluate.synaptic_ops on Poisson spikes", 0.03, 1e-6),
+    hint=("a pixel x fires with probability min(r |x|, 1) per step, a -1 spike for a negative pixel, and every "
+          "spike, +1 or -1, costs one accumulate per output: ACs per image = T * out_features * (sum over "
+          "pixels of min(r |x|, 1)), averaged over the images. Negative pixels count too."),
+    mistake=lambda images, timesteps, out_features, rate_scale: timesteps * out_features * float(
+        (images.clamp(min=0) * rate_scale).clamp(max=1).sum(1).mean()),
+    description="predict the accumulates a Poisson-coded image drives in a linear first layer")
+
+
+# -- Chapter 10: what the input spikes weigh -------------------------------------------------------
+
+def _measured_input_bytes(timesteps: int, batch: int, channels: int, size: int) -> int:
+    """Measured: the bytes of the tensor that ``snnbp.PoissonEncoder`` returns for a float32 batch
+    ``[batch, channels, size, size]`` over ``timesteps`` steps (the network's input spikes)."""
+    from .encoding import PoissonEncoder
+
+    encoder = PoissonEncoder(timesteps)
+    encoder.generator = generator(111)
+    images = torch.rand(batch, channels, size, size, generator=generator(112))
+    spikes = encoder(images)
+    return spikes.numel() * spikes.element_size()
+
+
+register(
+    "input_spike_bytes", reference=_measured_input_bytes,
+    cases=lambda: [Case(a) for a in ((100, 16, 3, 32), (20, 64, 1, 28), (8, 2, 1, 8), (25, 16, 3, 32))],
+    compare=_measured("the bytes measured on snnbp.PoissonEncoder's output", 0.0, 0.0),
+    hint=("the encoder returns one float32 value (4 bytes) per time step, image, channel and pixel: "
+          "4 * T * B * C * H * W bytes. Spikes are 0 or 1, but the tensor stores them as floats, at every step."),
+    mistake=lambda timesteps, batch, channels, size: 4 * batch * channels * size * size,
+    description="predict how many bytes the Poisson input spikes of a batch take")

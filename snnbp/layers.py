@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import _checks
+from . import validate
 
 __all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "output_membrane", "LastStep", "Residual", "Subsample"]
 
@@ -53,7 +53,7 @@ class Flatten(nn.Module):
 
 
 class TimeFixedDropout(nn.Module):
-    r"""Dropout with ONE mask per forward call, reused at every time step (paper-spec section 5).
+    r"""Dropout with ONE mask per forward call, reused at every time step (book/method.md, 'Dropout').
 
     :math:`y[t] = x[t] \odot m / (1 - p)`, :math:`m \sim \mathrm{Bernoulli}(1-p)` of shape
     ``[1, B, ...]``; identity in ``eval()`` mode. With ``T = 1`` this is ordinary dropout.
@@ -69,7 +69,7 @@ class TimeFixedDropout(nn.Module):
 
     def __init__(self, p: float):
         super().__init__()
-        self.p = _checks.probability("p", p)
+        self.p = validate.probability("p", p)
         self.mask: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,8 +108,8 @@ class OutputIntegrator(nn.Module):
     :math:`V_{out}[T]/T = \frac{1}{T}\sum_{t=1}^{T} \lambda^{T-t+1} I[t]`. Input ``[T, B, K]``,
     output ``[B, K]``.
 
-    Backward, ``detach_leak=True`` (the paper's, as the authors' scripts do it, paper-spec
-    section 1): the leak is identity, as in the hidden layers, so every step's current gets the
+    Backward, ``detach_leak=True`` (the paper's: the authors' scripts detach it;
+    book/method.md, 'The output layer'): the leak is identity, as in the hidden layers, so every step's current gets the
     same gradient, :math:`\partial (V_{out}[T]/T) / \partial I[t] = 1/T`. ``detach_leak=False``
     (an option, not the paper's) differentiates the forward pass exactly:
     :math:`\lambda^{T-t+1}/T`, which at :math:`\lambda = 0.99, T = 100` gives the first step's
@@ -124,7 +124,7 @@ class OutputIntegrator(nn.Module):
 
     def __init__(self, leak: float = 0.99, detach_leak: bool = True):
         super().__init__()
-        self.leak = _checks.leak("leak", leak)
+        self.leak = validate.leak("leak", leak)
         self.detach_leak = bool(detach_leak)
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
@@ -168,7 +168,7 @@ class Residual(nn.Module):
 
     where :math:`x` are the block's input *spikes*, :math:`S` the shortcut (1x1 convolution,
     subsampling or identity) and :math:`N_2` integrates the sum as its input current, i.e. the
-    shortcut is added into the membrane potential before thresholding (paper-spec section 4).
+    shortcut is added into the membrane potential before thresholding (book/method.md, 'The three networks').
     Spikes ``[T, B, C, H, W]`` -> spikes ``[T, B, C', H', W']``. ``dropout`` (one mask for all
     steps) sits on :math:`h`.
 

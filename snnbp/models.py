@@ -25,7 +25,7 @@ k-th weight layer (a block holds two: its dropout after the block is ``drop{k}``
 
 No biases anywhere. Dropout (one mask per forward call, shared by all time steps) follows every
 hidden LIF layer, convolutional and fully connected, not the pooling IF neurons; the next layer and
-a residual shortcut take the masked spikes (paper-spec section 5, as the authors' scripts do it).
+a residual shortcut take the masked spikes (the authors' scripts do this; book/method.md, 'Dropout').
 The ANN twin (``spiking=False``) uses the same table with ReLU for LIF, no neuron after
 pooling, and a plain linear read-out: the same weight shapes.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from . import _checks, presets
+from . import presets, validate
 from .data import info as dataset_info
 from . import encoding
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
@@ -123,11 +123,11 @@ class Table:
 TABLES: dict[str, Table] = {
     "mlp": Table((FC(128),), False, "not in the paper: a one-hidden-layer network for digits"),
     "lenet": Table((Conv(20, kernel=5, padding=2), "A", Conv(50, kernel=5, padding=2), "A", FC(200)), True,
-                   "paper-spec section 4 (MNIST LeNet)"),
+                   "the paper's MNIST LeNet (script mnist_LeNet.py)"),
     "vgg7": Table((64, 64, "A", 128, 128, "A", 256, "A", FC(1024)), False,
                   "layer table not confirmed (SVHN VGG7)"),
     "vgg9": Table((64, 64, "A", 128, 128, "A", 256, 256, 256, "A", FC(1024)), True,
-                  "paper-spec section 4 (CIFAR-10 VGG9)"),
+                  "the paper's CIFAR-10 VGG9 (script cifar10_VGG9.py)"),
     "vgg11": Table((64, "A", 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, FC(1024), FC(1024)),
                    False, "not in the paper: a VGG11 in the same style"),
     "resnet7": Table((64, "A", Block(128, stride=2), Block(256, stride=2), FC(1024)), False,
@@ -136,7 +136,7 @@ TABLES: dict[str, Table] = {
                      "layer table not confirmed (CIFAR-10 ResNet9)"),
     "resnet11": Table((64, "A", Block(128), Block(256, stride=2), Block(512),
                        Block(512, stride=2, shortcut="subsample"), FC(1024)), True,
-                      "paper-spec section 4 (CIFAR-10 ResNet11)"),
+                      "the paper's CIFAR-10 ResNet11 (script cifar10_ResNet11.py)"),
 }
 NAMES: tuple[str, ...] = tuple(TABLES)
 
@@ -266,13 +266,17 @@ class Network(nn.Module):
                  backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True,
                  channels_last: bool | None = None, image_size: int | None = None):
         super().__init__()
-        self.name, self.dataset, self.config, self.spiking = name, dataset, config, bool(spiking)
+        if not isinstance(config, presets.Preset):
+            raise TypeError(f"config must be a snnbp.presets.Preset, got {type(config).__name__}: "
+                            f"use snnbp.build(...) or snnbp.presets.get(preset, model, dataset)")
+        self.name, self.dataset, self.config = name, dataset, config
+        self.spiking = validate.flag("spiking", spiking)
         self.info = dataset_info(dataset)
         if image_size is not None:                # e.g. 8x8 digits scaled up to 16x16
-            self.info = replace(self.info, size=_checks.count("image_size", image_size))
-        self.backend = backend
-        self.shortcuts = bool(shortcuts)
-        self.channels_last = channels_last
+            self.info = replace(self.info, size=validate.count("image_size", image_size))
+        self.backend = validate.choice("backend", backend, ("fused", "reference"))
+        self.shortcuts = validate.flag("shortcuts", shortcuts)
+        self.channels_last = None if channels_last is None else validate.flag("channels_last", channels_last)
         self.encoder = (encoding.make(config.encoding, config.timesteps, signed=config.signed,
                                       rate_scale=config.rate_scale) if spiking else None)
         builder = _Builder(self)
@@ -290,18 +294,24 @@ class Network(nn.Module):
         c = self.config
         if not self.spiking:
             return nn.ReLU()
-        return LIF(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction, detach_leak=c.detach_leak,
-                   backend=self.backend)
+        neuron = LIF(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction, detach_leak=c.detach_leak,
+                     backend=self.backend)
+        neuron.check_input = False                # the network checks its images once, in forward
+        return neuron
 
     def _pool_neuron(self) -> nn.Module:
-        return IF(self.config.pool_threshold, backend=self.backend) if self.spiking else nn.Identity()
+        if not self.spiking:
+            return nn.Identity()
+        neuron = IF(self.config.pool_threshold, backend=self.backend)
+        neuron.check_input = False
+        return neuron
 
     def _dropout(self) -> nn.Module | None:
         return TimeFixedDropout(self.config.dropout) if self.config.dropout > 0 else None
 
     def _shortcut(self, kind: str, cin: int, cout: int, stride: int) -> nn.Module:
         """The block's shortcut S(x); ``shortcuts=False`` (the plain twin) drops every one."""
-        _checks.choice("shortcut", kind, SHORTCUTS)
+        validate.choice("shortcut", kind, SHORTCUTS)
         if not self.shortcuts or kind == "none":
             return NoShortcut()
         if kind == "conv":
@@ -312,7 +322,7 @@ class Network(nn.Module):
 
     def _init_weights(self, init: str) -> None:
         r"""Normal init :math:`N(0, g\,\sqrt{k/fan_{in}})`: k = 2 (``"he"``) or 1 (``"resnet"``), g = ``init_gain``."""
-        k = {"he": 2.0, "resnet": 1.0}[_checks.choice("init", init, ("he", "resnet"))]
+        k = {"he": 2.0, "resnet": 1.0}[validate.choice("init", init, ("he", "resnet"))]
         gain = self.config.init_gain * k ** 0.5
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -328,23 +338,40 @@ class Network(nn.Module):
     def timesteps(self, steps: int) -> None:
         if not self.spiking:
             raise ValueError("an ANN twin (spiking=False) has no time steps")
-        self.encoder.steps = _checks.count("timesteps", steps)
+        self.encoder.steps = validate.count("timesteps", steps)
 
-    def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error unless ``x`` is a batch of this dataset's images without NaN."""
+    def check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as this network takes it, or a clear error: a batch ``[B, C, H, W]`` of this
+        dataset's images without NaN or inf, in the dtype of the weights (a float64 or integer
+        batch is converted); values outside [-1, 1] warn (see :mod:`snnbp.validate`)."""
         c, s = self.info.channels, self.info.size
-        _checks.tensor("x", x)
+        validate.tensor("x", x)
         if x.dim() != 4:
             raise ValueError(f"x must be images [B, C, H, W] = [B, {c}, {s}, {s}] for {self.dataset!r}, "
-                             f"got shape {tuple(x.shape)}")
+                             f"got shape {tuple(x.shape)}" + (": add a batch axis, x.unsqueeze(0)"
+                                                               if x.dim() == 3 else ""))
         if x.shape[1] != c:
             raise ValueError(f"x has {x.shape[1]} channels; {self.name!r} on {self.dataset!r} expects {c}")
         if tuple(x.shape[2:]) != (s, s):
             raise ValueError(f"x has size {tuple(x.shape[2:])}; {self.name!r} on {self.dataset!r} expects {(s, s)}")
+        x = validate.images("x", x, rate_scale=self.config.rate_scale,
+                            encoding=self.config.encoding if self.spiking else "direct")
+        weight = next(self.parameters(), None)
+        return x if weight is None else validate.as_float("x", x, weight.dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``[B, C, H, W]`` -> the network's input ``[T, B, C, H, W]`` (``T = 1`` for the ANN)."""
-        return self.encoder(x) if self.spiking else x.unsqueeze(0)
+        if not self.spiking:
+            return x.unsqueeze(0)
+        try:
+            return self.encoder(x)
+        except (RuntimeError, MemoryError) as err:       # e.g. timesteps=10**9
+            if "alloc" not in str(err).lower() and not isinstance(err, MemoryError):
+                raise
+            need = self.timesteps * x.numel() * x.element_size() / 2**30
+            raise MemoryError(f"timesteps={self.timesteps} with a batch of {len(x)} needs {need:.3g} GiB for the "
+                              f"input spikes alone: use fewer time steps (the paper uses at most 100) or a "
+                              f"smaller batch") from None
 
     def uses_channels_last(self, x: torch.Tensor) -> bool:
         """Whether :meth:`forward` lays the encoded input ``x`` out channels-last (see the class docstring)."""
@@ -354,7 +381,7 @@ class Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _compiling():                  # the NaN check reads a value back: not inside torch.compile
-            self.check_input(x)
+            x = self.check_input(x)
         x = self.encode(x)
         if not self.uses_channels_last(x):
             return self.readout(self.classifier(self.features(x)))
@@ -380,7 +407,7 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     scaled up, so that a deep network's pooling does not shrink them below 1x1).
     The same as ``custom(TABLES[name], dataset, like=name, ...)``, named ``name``.
     """
-    _checks.choice("model", name, NAMES)
+    validate.choice("model", name, NAMES)
     return custom(TABLES[name], dataset, like=name, spiking=spiking, timesteps=timesteps, dropout=dropout,
                   preset=preset, backend=backend, shortcuts=shortcuts, name=name, image_size=image_size,
                   **overrides)
@@ -409,13 +436,13 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
         layers = layers.layers
     if not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
-    _checks.choice("like", like, NAMES)
+    validate.choice("like", like, NAMES)
     dataset_info(dataset)
     if timesteps is not None:
-        _checks.count("timesteps", timesteps)
+        validate.count("timesteps", timesteps)
     if dropout is not None:
-        _checks.probability("dropout", dropout)
-    if overrides.get("surrogate", "paper") != "paper":
+        validate.probability("dropout", dropout)
+    if getattr(overrides.get("surrogate"), "name", overrides.get("surrogate", "paper")) != "paper":
         overrides.setdefault("leak_correction", False)
         overrides.setdefault("detach_leak", False)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)

@@ -1,6 +1,6 @@
 r"""Leaky integrate-and-fire (LIF) and integrate-and-fire (IF) neurons in discrete time.
 
-Per time step :math:`t = 1..T`, in the paper's order (paper-spec section 1), one function each:
+Per time step :math:`t = 1..T`, in the paper's order (book/method.md, 'The LIF neuron'), one function each:
 
 .. math::
 
@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from . import _checks
+from . import validate
 from . import surrogate as _surrogate
 from .kernels import lif_scan as lif_fused
 from .surrogate import leak_correction_factor
@@ -66,9 +66,10 @@ class LIFSettings:
     leak_correction: bool = True
 
     def __post_init__(self):
-        check = {"leak": lambda v: _checks.leak("leak", v), "threshold": lambda v: _checks.positive("threshold", v),
-                 "reset": lambda v: _checks.choice("reset", v, RESETS), "surrogate": _surrogate.get,
-                 "detach_leak": bool, "leak_correction": bool}
+        check = {"leak": lambda v: validate.leak("leak", v), "threshold": lambda v: validate.positive("threshold", v),
+                 "reset": lambda v: validate.choice("reset", v, RESETS), "surrogate": _surrogate.get,
+                 "detach_leak": lambda v: validate.flag("detach_leak", v),
+                 "leak_correction": lambda v: validate.flag("leak_correction", v)}
         for name, fix in check.items():
             object.__setattr__(self, name, fix(getattr(self, name)))
 
@@ -196,16 +197,24 @@ class LIF(nn.Module):
         rule = _surrogate.get(surrogate)
         detach_leak = isinstance(rule, _surrogate.Paper) if detach_leak is None else detach_leak
         self.settings = LIFSettings(leak, threshold, reset, rule, detach_leak, leak_correction)
-        self.record = bool(record)
-        self.backend = _checks.choice("backend", backend, BACKENDS)
+        self.record = validate.flag("record", record)
+        self.backend = validate.choice("backend", backend, BACKENDS)
         self.membrane: torch.Tensor | None = None
         self.spikes: torch.Tensor | None = None
+
+    #: Refuse NaN and inf currents (one read-back per call). A :class:`~snnbp.models.Network`
+    #: checks its images once and turns this off in its layers.
+    check_input = True
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
         if not isinstance(current, torch.Tensor):
             raise TypeError(f"current must be a torch.Tensor [T, B, ...], got {type(current).__name__}")
         if current.dim() < 2:
             raise ValueError(f"current must have shape [T, B, ...] (at least 2 dimensions), got {tuple(current.shape)}")
+        if self.check_input and not torch.compiler.is_compiling():
+            validate.tensor("current", current)
+        if not current.is_floating_point():
+            current = validate.as_float("current", current)
         if self.backend == "fused":
             spikes, membrane = lif_fused(current, self.settings, keep_membrane=self.record)
         else:

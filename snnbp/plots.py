@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 
 import torch
 
-from .neurons import LIF
+from . import validate
+from .neurons import LIF, RESETS
 
 __all__ = ["show", "to_html", "is_live", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
@@ -84,11 +87,31 @@ _TEMPLATE = """<div class="snnbp-figure">
 </div>"""
 
 
+def _check_figure(fig) -> None:
+    from plotly.basedatatypes import BaseFigure
+
+    hint = ("call it to get a figure, e.g. plots.show(plots.raster(spikes))" if callable(fig) and
+            not hasattr(fig, "savefig") else "a matplotlib figure shows with plt.show()" if hasattr(fig, "savefig")
+            else "pass what a plots function returns")
+    validate.instance("fig", fig, BaseFigure, "a plotly figure (what every snnbp.plots function returns)", hint)
+
+
 def to_html(fig) -> str:
-    """The figure as an HTML fragment that draws itself without a kernel (see the module docstring)."""
+    """The figure as an HTML fragment that draws itself without a kernel (see the module docstring).
+
+    Outside a notebook, write it to a file and open that in a browser (it fetches plotly.js from
+    plotly's CDN when the page has none)::
+
+        with open("figure.html", "w") as f:
+            f.write(plots.to_html(fig))
+
+    (``fig.write_html("figure.html")`` writes a complete page too, but its sliders do nothing: the
+    lookup script is snnbp's.)
+    """
     import plotly.io as pio
     from plotly.offline import get_plotlyjs_version
 
+    _check_figure(fig)
     height = int(fig.layout.height or 450)
     return _TEMPLATE.format(
         div_id=f"snnbp-{uuid.uuid4().hex[:12]}", height=height, lookup_js=LOOKUP_JS.strip(),
@@ -96,11 +119,39 @@ def to_html(fig) -> str:
         cdn=f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js")
 
 
+#: What :func:`show` says where no notebook would display the figure.
+SHOW_ELSEWHERE = ("plots.show displays figures in a notebook (Jupyter, Colab, VS Code, the book); here (a plain "
+                  "Python script or a terminal) nothing is displayed. Save the figure instead: "
+                  "open('figure.html', 'w').write(plots.to_html(fig)) writes a page that draws itself (open it "
+                  "in a browser); a PNG needs the kaleido package (pip install kaleido), then "
+                  "fig.write_image('figure.png')")
+
+
+def _in_notebook() -> bool:
+    """Whether an IPython kernel runs this code, so that ``display`` reaches a front end: Jupyter,
+    Colab, VS Code, and a book build or papermill executing the notebook (nbclient starts a kernel
+    too). Not a plain Python script, and not IPython in a terminal (it cannot draw HTML)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def show(fig) -> None:
-    """Display a plotly figure as kernel-free HTML (works in the static book, Jupyter and Colab)."""
+    """Display a plotly figure as kernel-free HTML (works in the static book, Jupyter and Colab).
+
+    ``fig`` must be a plotly figure (a ``TypeError`` says so for anything else, e.g. a plots
+    function not called). Outside a notebook (a plain Python script, IPython in a terminal)
+    nothing can draw HTML: ``show`` then warns (``UserWarning``, once per calling line) with what
+    to do instead (:func:`to_html` into a file; a PNG through ``fig.write_image``, which needs
+    the ``kaleido`` package), and the script goes on. The figure is handed to IPython's
+    ``display`` either way, as before.
+    """
     from IPython.display import HTML, display
 
-    display(HTML(to_html(fig)))
+    html = HTML(to_html(fig))
+    if not _in_notebook():
+        warnings.warn(SHOW_ELSEWHERE, UserWarning, stacklevel=2)
+    display(html)
 
 
 def is_live() -> bool:
@@ -152,6 +203,18 @@ def _lookup_index(positions: Sequence[int], shape: Sequence[int]) -> int:
     return index
 
 
+def _number(name: str, value, what: str) -> float:
+    """``value`` as a finite float (a Python, numpy or one-element torch number), else a clear error."""
+    try:
+        number = None if isinstance(value, (bool, str, bytes)) else float(value)
+    except (TypeError, ValueError, RuntimeError):
+        number = None
+    if number is None or not math.isfinite(number):
+        raise (ValueError if number is not None else TypeError)(
+            f"{name} must be a finite number ({what}), got {value!r}")
+    return number
+
+
 def _index(values: Sequence, value) -> int:
     """Position of ``value`` in ``values`` (nearest, for floats)."""
     if isinstance(value, str):
@@ -169,9 +232,15 @@ def simulate(current, *, steps: int = 100, leak: float = 0.99, threshold: float 
     ``[T, ...]`` (one input per step and neuron). Returns ``h`` (:math:`H[t] = V[t-1] + I[t]`,
     the value compared with :math:`V_{th}`), ``v`` (after reset and leak), ``s`` (spikes) and
     ``current``, each ``[T, ...]``.
+
+    Checked: ``steps`` an integer >= 1, ``leak`` in (0, 1], ``threshold`` > 0, ``reset`` one of
+    ``"zero"``, ``"subtract"``; ``current`` finite numbers, not empty (a list or numpy array is
+    converted). A tensor ``current`` sets ``T`` itself (``steps`` is then not used).
     """
-    neuron = LIF(leak=leak, threshold=threshold, reset=reset)
-    drive = torch.as_tensor(current, dtype=torch.float32)
+    steps = validate.count("steps", steps)
+    neuron = LIF(leak=validate.leak("leak", leak), threshold=validate.positive("threshold", threshold),
+                 reset=validate.choice("reset", reset, RESETS))
+    drive = _current(current)
     drive = drive.expand(steps).clone() if drive.dim() == 0 else drive
     v = torch.zeros_like(drive[0])
     hs, vs, ss = [], [], []
@@ -179,6 +248,16 @@ def simulate(current, *, steps: int = 100, leak: float = 0.99, threshold: float 
         v, s, h = neuron.step(v, drive[t])
         hs.append(h), vs.append(v), ss.append(s)
     return {"h": torch.stack(hs), "v": torch.stack(vs), "s": torch.stack(ss), "current": drive}
+
+
+def _current(current) -> torch.Tensor:
+    """The input of :func:`simulate`: a number, or finite numbers ``[T, ...]``, as float32."""
+    if isinstance(current, (int, float)) and not isinstance(current, bool):
+        if not math.isfinite(current):
+            raise ValueError(f"current must be a finite number, got {current}")
+        return torch.tensor(float(current))
+    return validate.numbers("current", current, shape="a number or a tensor [T, ...] (one input per step)"
+                            ).to(torch.float32)
 
 
 def _trace_entry(trace: dict, threshold: float) -> dict:
@@ -202,14 +281,28 @@ def _explorer_title(current, leak, threshold, reset, spikes, steps) -> str:
 
 def membrane_trace(current=0.06, *, steps: int = 100, leak: float = 0.99, threshold: float = 1.0,
                    reset: str = "zero", title: str | None = None):
-    """One neuron's membrane :math:`H[t]`, the threshold and the spike times, as a figure."""
+    """One neuron's membrane :math:`H[t]`, the threshold and the spike times, as a figure.
+
+    ``current``: a number (constant input for ``steps`` steps) or one neuron's input per step,
+    ``[T]`` (``[T, 1]`` too); several neurons are an error (pick one, ``current[:, 0]``, or use
+    :func:`simulate`). The other arguments are checked as in :func:`simulate`.
+    """
     import plotly.graph_objects as go
 
+    constant = isinstance(current, (int, float)) and not isinstance(current, bool)
+    if not constant:
+        current = _current(current)
+        if current.dim() > 0 and current.numel() != current.shape[0]:
+            raise ValueError(f"membrane_trace draws one neuron: current must be a number or a tensor [T], got "
+                             f"shape {tuple(current.shape)}: pick one neuron, e.g. current[:, 0], or use "
+                             f"plots.simulate for many")
+        current = current.reshape(-1) if current.dim() > 0 else float(current)
+        constant = not isinstance(current, torch.Tensor)
     trace = simulate(current, steps=steps, leak=leak, threshold=threshold, reset=reset)
+    steps = len(trace["h"])
     entry = _trace_entry(trace, threshold)
     spikes = entry["spikes"]
-    label = title or (f"{spikes} spikes in {steps} steps" + (
-        f" (I = {float(current):g})" if not isinstance(current, torch.Tensor) else ""))
+    label = title or (f"{spikes} spikes in {steps} steps" + (f" (I = {float(current):g})" if constant else ""))
     fig = _figure(title=label, height=380, xaxis=dict(title="time step t", range=[0.5, steps + 0.5]),
                   yaxis_title="membrane H[t]")
     _add_membrane_traces(fig, go, entry, steps)
@@ -239,10 +332,24 @@ def membrane_explorer(*, currents: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0
     Every combination is simulated here with :meth:`snnbp.LIF.step` and stored in the figure, so
     the sliders work in a static web page. The figure opens at ``current``, ``leak``,
     ``threshold``, ``reset`` (the nearest grid values): a sensible static default.
+
+    Checked: each grid is a non-empty list; every leak in (0, 1], threshold > 0, reset one of
+    ``"zero"``, ``"subtract"``, current finite; ``reset`` one of ``resets``; ``steps`` >= 1.
     """
     import plotly.graph_objects as go
 
-    grid = (list(currents), list(leaks), list(thresholds), list(resets))
+    steps = validate.count("steps", steps)
+    currents = validate.sequence("currents", currents, "input currents")
+    validate.numbers("currents", currents, dims=(1,), shape="a list of input currents")
+    grid = (currents,
+            [validate.leak(f"leaks[{i}]", v) for i, v in enumerate(validate.sequence("leaks", leaks, "leaks"))],
+            [validate.positive(f"thresholds[{i}]", v)
+             for i, v in enumerate(validate.sequence("thresholds", thresholds, "thresholds"))],
+            validate.names("resets", resets, RESETS, "reset"))
+    for label, values in zip(("leaks", "thresholds", "resets"), grid[1:]):
+        if not values:
+            raise ValueError(f"{label} is empty: give at least one value for its slider")
+    validate.choice("reset", reset, grid[3])
     drive = torch.tensor(grid[0], dtype=torch.float32).expand(steps, -1)
     runs = {(l, th, r): simulate(drive, leak=l, threshold=th, reset=r)          # all currents at once
             for l, th, r in itertools.product(*grid[1:])}
@@ -275,6 +382,7 @@ def membrane_explorer(*, currents: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0
 
 def live_membrane_explorer(*, steps: int = 100):
     """ipywidgets sliders that re-run the neuron for any value (Jupyter, Colab): see :func:`is_live`."""
+    steps = validate.count("steps", steps)
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -307,21 +415,36 @@ def fi_rates(currents: torch.Tensor, *, steps: int = 1000, leak: float = 0.99, t
     r"""Firing rate (spikes per step) of a LIF neuron for each constant input in ``currents``.
 
     All currents run in parallel through one :class:`snnbp.LIF` layer for ``steps`` steps.
+    Checked: ``currents`` finite numbers ``[N]`` (a list is converted), ``steps`` >= 1, and the
+    neuron's ``leak``, ``threshold`` and ``reset`` as in :func:`simulate`.
     """
-    currents = torch.as_tensor(currents, dtype=torch.float32)
-    neuron = LIF(leak=leak, threshold=threshold, reset=reset)
+    currents = _currents(currents)
+    steps = validate.count("steps", steps)
+    neuron = LIF(leak=validate.leak("leak", leak), threshold=validate.positive("threshold", threshold),
+                 reset=validate.choice("reset", reset, RESETS))
     with torch.no_grad():
         spikes = neuron(currents.expand(steps, 1, -1).contiguous())
     return spikes.mean(0)[0]
 
 
+def _currents(currents) -> torch.Tensor:
+    hint = "a tensor [N] of constant inputs (one number: wrap it, [0.5])"
+    return validate.numbers("currents", currents, dims=(1,), shape=hint).to(torch.float32)
+
+
 def fi_curve(currents: torch.Tensor | None = None, *, leaks: Sequence[float] = (1.0, 0.99, 0.95, 0.9),
              threshold: float = 1.0, reset: str = "zero", steps: int = 1000, subtract_if: bool = True):
     r"""The f-I curve: firing rate against constant input current, with the rate model
-    :math:`a/T \approx I / V_{th}` (the paper's approximation) for comparison."""
+    :math:`a/T \approx I / V_{th}` (the paper's approximation) for comparison. Checked as
+    :func:`fi_rates`; every leak in ``leaks`` in (0, 1], ``subtract_if`` True or False."""
     import plotly.graph_objects as go
 
-    currents = torch.linspace(0, 1.2 * threshold, 121) if currents is None else torch.as_tensor(currents)
+    threshold = validate.positive("threshold", threshold)
+    steps = validate.count("steps", steps)
+    leaks = [validate.leak(f"leaks[{i}]", v) for i, v in enumerate(validate.sequence("leaks", leaks, "leaks"))]
+    validate.choice("reset", reset, RESETS)
+    subtract_if = validate.flag("subtract_if", subtract_if)
+    currents = torch.linspace(0, 1.2 * threshold, 121) if currents is None else _currents(currents)
     fig = _figure(title=f"f-I curves (V<sub>th</sub> = {threshold:g}, {steps} steps)", height=440,
                   xaxis_title="constant input current I per step", yaxis_title="firing rate (spikes per step)")
     x = currents.tolist()
@@ -366,10 +489,18 @@ def raster(spikes: torch.Tensor, *, title: str = "spike raster", max_neurons: in
     """A raster of one spike train ``[T, ...]`` (neurons flattened): a mark per spike, time across.
 
     Negative spikes (signed input coding) are drawn in another colour. At most ``max_neurons``
-    rows are drawn: the most active ones.
+    rows are drawn: the most active ones (``None``: all).
+
+    Checked: ``spikes`` a non-empty tensor of at least one dimension (float, int or bool) holding
+    only -1, 0 and 1 (membrane potentials or rates would draw nothing: use :func:`lines` or
+    :func:`histogram`); ``max_neurons`` None or >= 1.
     """
     import plotly.graph_objects as go
 
+    validate.spike_tensor("spikes", spikes, min_dim=1, shape="a tensor [T, ...] (time first)")
+    validate.spike_values("spikes", spikes, "a raster draws spike trains; analog values (membrane potentials, "
+                                            "rates, direct input) belong in plots.lines or plots.histogram")
+    max_neurons = validate.optional_count("max_neurons", max_neurons)
     flat = _flat(spikes, max_neurons)
     fig = _figure(title=title, height=360, xaxis_title="time step t", yaxis_title="neuron")
     fig.add_traces(_raster_traces(go, flat, True))
@@ -381,13 +512,36 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
             title: str = "spikes per layer", layers: Sequence[str] | None = None):
     """Rasters of several layers of one sample, stacked: ``spikes`` maps a layer name to
     ``[T, B, ...]`` (e.g. :attr:`snnbp.Recording.spikes`). Each panel's title gives the layer's
-    firing rate (spikes per neuron per step) for this sample."""
+    firing rate (spikes per neuron per step) for this sample; a layer holding other values than
+    -1, 0 and 1 (the direct encoding's analog ``"input"``) says so in its title, since only its
+    ±1 entries are drawn.
+
+    Checked: ``spikes`` a non-empty dict of non-empty tensors ``[T, B, ...]`` (one tensor is an
+    error: use :func:`raster`, or wrap it, ``{"layer": spikes}``); ``sample`` an index into the
+    batch of every layer; ``layers`` a list of names in ``spikes``; ``max_neurons`` None or >= 1.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    names = list(layers or spikes)
+    validate.mapping("spikes", spikes, "{layer name: spikes [T, B, ...]} such as snnbp.record(...).spikes",
+                     "for one tensor use plots.raster(spikes[:, 0]), or wrap it, plots.rasters({'layer': spikes})"
+                     if isinstance(spikes, torch.Tensor) else "pass the recording's spikes, plots.rasters(rec.spikes)"
+                     if hasattr(spikes, "spikes") else "")
+    names = list(spikes) if layers is None else validate.names("layers", layers, list(spikes), "layer")
+    if not names:
+        raise ValueError(f"layers is empty: name at least one of {', '.join(map(repr, spikes))}")
+    max_neurons = validate.optional_count("max_neurons", max_neurons)
+    for name in names:
+        validate.spike_tensor(f"spikes[{name!r}]", spikes[name], min_dim=2, shape="a tensor [T, B, ...]",
+                              hint="a recording holds [T, B, ...]; for one sample's [T, ...] use plots.raster")
+        validate.index("sample", sample, spikes[name].shape[1], f"the batch of spikes[{name!r}]")
     flats = [_flat(spikes[name][:, sample], None) for name in names]
-    subtitles = [f"{name}: {f.shape[1]} neurons, rate {f.abs().mean():.3f}" +
+
+    def analog(f: torch.Tensor) -> bool:
+        return bool(((f != 0) & (f.abs() != 1)).any())
+
+    subtitles = [f"{name}: {f.shape[1]} neurons, " + (
+        "analog values, not spikes (\u00b11 drawn)" if analog(f) else f"rate {f.abs().mean():.3f}") +
                  (f" (showing the {max_neurons} most active)" if max_neurons and f.shape[1] > max_neurons else "")
                  for name, f in zip(names, flats)]
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=subtitles,
@@ -406,10 +560,25 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
 def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, title: str = "input spikes"):
     r"""An image's spikes ``[T, H, W]`` step by step: a slider over :math:`t` shows the spikes at
     step :math:`t` (left) and the running rate estimate :math:`\frac1t\sum_{k\le t} s[k]` (right),
-    beside the image itself when given."""
+    beside the image itself when given.
+
+    Checked: ``spikes`` a non-empty tensor ``[T, H, W]`` (a batch ``[T, B, C, H, W]`` is an error
+    that says how to pick one image); ``image`` None or a tensor ``[H, W]`` of the same size.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    dim = spikes.dim() if isinstance(spikes, torch.Tensor) else None
+    hint = {2: "for neurons [T, N] use plots.raster(spikes)",
+            4: "for [T, B, H, W] or [T, C, H, W] pick one image or channel, spikes[:, 0]",
+            5: "for a batch [T, B, C, H, W] pick one image, spikes[:, 0, 0]"}.get(dim, "")
+    validate.spike_tensor("spikes", spikes, dims=(3,), shape="one image's spikes [T, H, W]", hint=hint)
+    if image is not None:
+        validate.tensor("image", image)
+        if tuple(image.shape) != tuple(spikes.shape[1:]):
+            squeeze = " (image.squeeze() drops the channel)" if image.dim() == 3 and image.shape[0] == 1 else ""
+            raise ValueError(f"image must be [H, W] = {list(spikes.shape[1:])}, the size of spikes [T, H, W]; got "
+                             f"shape {tuple(image.shape)}{squeeze}")
     spikes = spikes.detach().float().cpu()
     steps = spikes.shape[0]
     running = spikes.cumsum(0) / torch.arange(1, steps + 1).view(-1, 1, 1)
@@ -443,15 +612,28 @@ def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, titl
 def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "", ylabel: str = "",
           log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), markers: bool = False,
           height: int = 400):
-    """Several curves over a shared ``x`` (``ys``: legend name -> values); names in ``dashed`` are dashed."""
+    """Several curves over a shared ``x`` (``ys``: legend name -> values); names in ``dashed`` are dashed.
+
+    ``x`` and each curve are lists, tuples, ranges, 1-D tensors or numpy arrays (``None`` in a
+    curve leaves a gap). Checked: ``ys`` a non-empty dict; every curve as long as ``x`` (the
+    error names the curve); ``dashed`` a list of names in ``ys``; the switches True or False.
+    """
     import plotly.graph_objects as go
 
+    x = validate.sequence("x", x, "x values")
+    validate.mapping("ys", ys, "{legend name: values}", "wrap one curve, ys={'y': ...}"
+                     if not isinstance(ys, Mapping) and hasattr(ys, "__len__") else "")
+    dashed = validate.names("dashed", dashed, [str(name) for name in ys], "curve") if dashed else []
+    log_x, log_y, markers = (validate.flag(n, v) for n, v in (("log_x", log_x), ("log_y", log_y), ("markers", markers)))
+    curves = {}
+    for name, y in ys.items():
+        curves[name] = validate.sequence(f"ys[{name!r}]", y, "y values")
+        validate.same_length(("x", f"ys[{name!r}]"), x, curves[name])
     fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel)
-    x = torch.as_tensor(x).tolist() if isinstance(x, torch.Tensor) else list(x)
-    for k, (name, y) in enumerate(ys.items()):
-        y = torch.as_tensor(y).tolist() if isinstance(y, torch.Tensor) else list(y)
+    for k, (name, y) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if markers else "lines",
-                                 line=dict(color=COLORS[k % len(COLORS)], dash="dash" if name in dashed else None)))
+                                 line=dict(color=COLORS[k % len(COLORS)],
+                                           dash="dash" if str(name) in dashed else None)))
     if log_x:
         fig.update_xaxes(type="log")
     if log_y:
@@ -461,10 +643,18 @@ def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str 
 
 def histogram(values, *, title: str = "", xlabel: str = "", bins: int = 40,
               marks: Mapping[str, float] | None = None, height: int = 380):
-    """A histogram of ``values`` with vertical lines at ``marks`` (legend name -> x)."""
+    """A histogram of ``values`` with vertical lines at ``marks`` (legend name -> x).
+
+    Checked: ``values`` finite numbers (a tensor of any shape, flattened, or a list), not empty;
+    ``bins`` an integer >= 1; ``marks`` None or a dict of finite numbers.
+    """
     import plotly.graph_objects as go
 
-    values = torch.as_tensor(values).detach().flatten().float().cpu()
+    values = validate.numbers("values", values).flatten().float().cpu()
+    bins = validate.count("bins", bins)
+    if marks is not None:
+        validate.instance("marks", marks, Mapping, "None or a dict {legend name: x}")
+        marks = {name: _number(f"marks[{name!r}]", x, "the x of its line") for name, x in marks.items()}
     fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title="count", bargap=0.05)
     fig.add_trace(go.Histogram(x=values.tolist(), nbinsx=bins, name="values", marker_color=COLORS[0]))
     for k, (name, x) in enumerate((marks or {}).items()):
@@ -476,9 +666,14 @@ def histogram(values, *, title: str = "", xlabel: str = "", bins: int = 40,
 
 def surrogates(names: Sequence[str] | None = None, *, threshold: float = 1.0, span: float = 1.0):
     r"""The backward rule :math:`\partial s/\partial V` of each surrogate in :mod:`snnbp.surrogate`
-    against the membrane :math:`V`, with the forward step :math:`s = 1[V > V_{th}]` for reference."""
+    against the membrane :math:`V`, with the forward step :math:`s = 1[V > V_{th}]` for reference.
+
+    ``names``: a list of names in :data:`snnbp.surrogate.NAMES` (None: all of them); checked, as
+    are ``threshold`` > 0 and ``span`` > 0."""
     from . import surrogate as sg
 
+    names = None if names is None else validate.names("names", names, sg.NAMES, "surrogate")
+    threshold, span = validate.positive("threshold", threshold), validate.positive("span", span)
     v = torch.linspace(threshold - span, threshold + span, 401)
     s = (v > threshold).float()
     ys = {"forward: spike s = 1[V > V_th]": s}
@@ -492,10 +687,19 @@ def surrogates(names: Sequence[str] | None = None, *, threshold: float = 1.0, sp
 
 def history(rows: Sequence[Mapping], *, title: str = "training"):
     """Loss and accuracy per epoch from training rows (``epoch``, ``train_loss``, ``train_acc``,
-    ``test_acc``; accuracies as fractions or percentages, shown as they come)."""
+    ``test_acc``; accuracies as fractions or percentages, shown as they come).
+
+    Checked: ``rows`` a non-empty list of dicts (what :func:`snnbp.train.fit` returns, or
+    :func:`snnbp.train.read_metrics`), each with ``epoch`` and ``train_loss``; an accuracy is
+    drawn when every row has it.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    rows = validate.rows("rows", rows, ("epoch", "train_loss"),
+                         "history takes the rows of one run, as snnbp.train.fit returns them"
+                         + ("; for several runs, call it once per run" if isinstance(rows, Mapping) else
+                            "; a pandas DataFrame: rows.to_dict('records')" if hasattr(rows, "to_dict") else ""))
     epochs = [r["epoch"] for r in rows]
     fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "accuracy"])
     fig.add_trace(go.Scatter(x=epochs, y=[r["train_loss"] for r in rows], name="train loss",
@@ -514,11 +718,20 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
 def probe(result, *, title: str = "firing rate per layer against T", floor: float = 1e-5):
     """A :class:`snnbp.depth.Probe` drawn: left, each layer's firing rate against the number of time
     steps T (log scale; a silent layer is drawn at ``floor``); right, each weight layer's gradient
-    norm against T (zero drawn at ``floor``)."""
+    norm against T (zero drawn at ``floor``). Checked: ``result`` is a ``Probe`` that measured at
+    least one T; ``floor`` > 0."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from .depth import Probe
+
+    validate.instance("result", result, Probe, "a snnbp.depth.Probe", "draw one probe at a time, plots.probe("
+                      "probes[name])" if isinstance(result, Mapping) else "what snnbp.depth.probe(...) returns")
+    floor = validate.positive("floor", floor)
     steps = list(result.timesteps)
+    if not steps or any(t not in result.rates or t not in result.grads for t in steps):
+        raise ValueError(f"result holds no measurement for some T of result.timesteps = {steps}: "
+                         f"draw what snnbp.depth.probe returned")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["spikes per neuron per step",
                                                         "weight-gradient norm"])
     layers = [k for k in result.rates[steps[0]] if k != "input"]
@@ -539,15 +752,33 @@ def probe(result, *, title: str = "firing rate per layer against T", floor: floa
 def bars(categories: Sequence[str], values: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "",
          ylabel: str = "", log_y: bool = False, height: int = 400, text: bool = False):
     """Grouped bars: one group per category (e.g. a layer), one bar per series in ``values``
-    (legend name -> one value per category). ``text=True`` writes each value on its bar."""
+    (legend name -> one value per category). ``text=True`` writes each value on its bar.
+
+    Checked: ``categories`` a non-empty list of distinct names (plotly would draw two bars of
+    one name on the same spot); ``values`` a non-empty dict whose every series has one number
+    per category (the error names the series); the switches True or False.
+    """
     import plotly.graph_objects as go
 
-    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel, barmode="group")
-    categories = [str(c) for c in categories]
-    for k, (name, ys) in enumerate(values.items()):
-        ys = [float(v) for v in (ys.tolist() if isinstance(ys, torch.Tensor) else ys)]
+    categories = [str(c) for c in validate.sequence("categories", categories, "category names")]
+    if not categories:
+        raise ValueError("categories is empty: give one name per group of bars")
+    twice = sorted({c for c in categories if categories.count(c) > 1})
+    if twice:
+        raise ValueError(f"categories must be distinct; {', '.join(map(repr, twice))} appears more than once "
+                         f"(plotly would draw those bars on one spot): make the names unique")
+    validate.mapping("values", values, "{series name: one value per category}",
+                     "wrap one series, values={'value': ...}" if not isinstance(values, Mapping) else "")
+    log_y, text = validate.flag("log_y", log_y), validate.flag("text", text)
+    series = {}
+    for name, ys in values.items():
+        ys = validate.sequence(f"values[{name!r}]", ys, "numbers")
         if len(ys) != len(categories):
-            raise ValueError(f"series {name!r} has {len(ys)} values for {len(categories)} categories")
+            raise ValueError(f"values[{name!r}] (series {name!r}) has {len(ys)} values for {len(categories)} "
+                             f"categories: give one value per category")
+        series[name] = [_number(f"values[{name!r}][{i}]", v, "a number per category") for i, v in enumerate(ys)]
+    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel, barmode="group")
+    for k, (name, ys) in enumerate(series.items()):
         fig.add_trace(go.Bar(x=categories, y=ys, name=name, marker_color=COLORS[k % len(COLORS)],
                              text=[f"{v:.3g}" for v in ys] if text else None,
                              textposition="outside" if text else None))

@@ -1,4 +1,4 @@
-"""Hyperparameters: the paper's (``"paper"``, paper-spec section 5) and a separate ``"modern"`` recipe.
+"""Hyperparameters: the paper's (``"paper"``, book/method.md) and a separate ``"modern"`` recipe.
 
 A preset is resolved per (model, dataset). The paper fixes its values for three runs, LeNet on
 MNIST, VGG9 and ResNet11 on CIFAR-10 (``confirmed=True``); every other pair borrows the values of
@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from . import _checks
+from . import encoding, surrogate, validate
 
-__all__ = ["Preset", "NAMES", "get", "FAMILIES", "saved_fields"]
+__all__ = ["Preset", "NAMES", "get", "FAMILIES", "saved_fields", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
 
 NAMES = ("paper", "modern")
+LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("multistep", "cosine")
 FAMILIES = {"mlp": "lenet", "lenet": "lenet", "vgg7": "vgg", "vgg9": "vgg", "vgg11": "vgg",
             "resnet7": "resnet", "resnet9": "resnet", "resnet11": "resnet"}
 _CONFIRMED = {("lenet", "mnist"), ("vgg9", "cifar10"), ("resnet11", "cifar10")}
@@ -67,6 +70,48 @@ class Preset:
     confirmed: bool = False
     note: str = ""
 
+    def __post_init__(self):
+        """Every field checked (:mod:`snnbp.validate`), so that a mistake in ``build(...,
+        field=value)`` is an error that names the field, never a silently different run."""
+        v, fix = validate, lambda name, value: object.__setattr__(self, name, value)
+        if isinstance(self.surrogate, surrogate.Surrogate):      # an instance: saved by its name
+            rule = self.surrogate
+            if rule.name not in surrogate.NAMES or repr(surrogate.get(rule.name)) != repr(rule):
+                raise TypeError(f"surrogate={rule!r}: a preset (and so build and a run folder) takes a surrogate "
+                                f"by name, one of {list(surrogate.NAMES)}; for other parameters, set "
+                                f"it on the neurons after building (layer.surrogate = ...)")
+            fix("surrogate", rule.name)
+        v.count("timesteps", self.timesteps)
+        v.leak("leak", self.leak)
+        for name in ("threshold", "pool_threshold", "rate_scale", "lr", "gamma"):
+            fix(name, v.positive(name, getattr(self, name)))
+        v.choice("reset", self.reset, ("zero", "subtract"))
+        v.choice("surrogate", self.surrogate, surrogate.NAMES)
+        v.choice("encoding", self.encoding, encoding.NAMES)
+        v.choice("init", self.init, ("he", "resnet"))
+        v.choice("loss", self.loss, LOSSES)
+        v.choice("optimizer", self.optimizer, OPTIMIZERS)
+        v.choice("schedule", self.schedule, SCHEDULES)
+        for name in ("leak_correction", "detach_leak", "signed", "augment", "confirmed"):
+            v.flag(name, getattr(self, name))
+        fix("init_gain", v.positive("init_gain", self.init_gain))
+        if not (isinstance(self.init_rate, (int, float)) and not isinstance(self.init_rate, bool)
+                and 0 <= self.init_rate < 1):
+            raise ValueError(f"init_rate must be 0 (the paper's initialisation) or a firing rate in (0, 1), "
+                             f"got {self.init_rate!r}")
+        fix("dropout", v.probability("dropout", self.dropout))
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        v.count("batch_size", self.batch_size)
+        v.count("epochs", self.epochs)
+        milestones = tuple(self.milestones) if isinstance(self.milestones, (list, tuple)) else self.milestones
+        if not isinstance(milestones, tuple) or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0
+                                                        for m in milestones):
+            raise TypeError(f"milestones must be a tuple of epochs >= 1, got {self.milestones!r}")
+        fix("milestones", milestones)
+
     def replace(self, **changes) -> "Preset":
         """A copy with ``changes``; ``None`` values are ignored (they mean "keep the preset's")."""
         unknown = set(changes) - set(self.__dataclass_fields__)
@@ -94,7 +139,7 @@ def _paper(model: str, dataset: str) -> Preset:
     }[dataset]
     confirmed = (model, dataset) in _CONFIRMED
     if confirmed:
-        note = "paper-spec section 5"
+        note = "the paper's settings, as the authors' scripts set them (book: The method, precisely)"
     elif dataset == "digits":
         note = "digits is not in the paper: paper neuron and loss, sizes chosen for a CPU"
     else:
@@ -121,9 +166,9 @@ def get(preset: str, model: str, dataset: str) -> Preset:
     """Resolve ``preset`` (``"paper"`` or ``"modern"``) for ``model`` on ``dataset``."""
     from .data import NAMES as DATASET_NAMES
 
-    _checks.choice("preset", preset, NAMES)
-    _checks.choice("model", model, tuple(FAMILIES))
-    _checks.choice("dataset", dataset, DATASET_NAMES)
+    validate.choice("preset", preset, NAMES)
+    validate.choice("model", model, tuple(FAMILIES))
+    validate.choice("dataset", dataset, DATASET_NAMES)
     return _paper(model, dataset) if preset == "paper" else _modern(model, dataset)
 
 

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from .encoding import DirectEncoder, PoissonEncoder
+from . import validate
 from .neurons import LIF
 
-__all__ = ["Recording", "record"]
+__all__ = ["Recording", "record", "capture"]
 
 
 class Recording:
@@ -58,14 +59,37 @@ def _short(name: str) -> str:
     return name.removeprefix("features.")
 
 
-@contextmanager
-def record(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
-    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``.
+def record(model: nn.Module, *, membranes: bool = False):
+    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``:
+    a context manager yielding a :class:`Recording`.
 
     Layer names are ``model``'s module names without ``features.`` (``"lif1"``, ``"if1"``,
     ``"block1.neuron2"``, ...); each tensor is ``[T, B, ...]``. ``membranes=True`` also keeps each
-    layer's membrane :math:`H` (after integration, before reset).
+    layer's membrane :math:`H` (after integration, before reset). A model without LIF/IF layers
+    (an ANN twin, a plain torch model) is an error: it has no spikes to record.
+
+    Example::
+
+        >>> net = snnbp.build("lenet", "mnist", timesteps=4)
+        >>> with snnbp.record(net) as rec:
+        ...     net(torch.rand(2, 1, 28, 28))
+        >>> rec.names[:3]
+        ['input', 'lif1', 'if1']
     """
+    if not isinstance(model, nn.Module):
+        hint = f": build it first, snnbp.build({model!r}, ...)" if isinstance(model, str) else ""
+        raise TypeError(f"model must be a torch.nn.Module with LIF/IF layers, got {type(model).__name__}{hint}")
+    membranes = validate.flag("membranes", membranes)
+    if not any(isinstance(m, LIF) for m in model.modules()):
+        raise ValueError(f"model ({type(model).__name__}) has no spiking layers (snnbp.LIF or IF) to record: "
+                         f"an ANN twin (spiking=False) or a plain torch model has no spikes")
+    return capture(model, membranes=membranes)
+
+
+@contextmanager
+def capture(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
+    """:func:`record` without its checks, for the library's own loops, which also run ANN twins
+    (then nothing is recorded)."""
     rec = Recording()
     handles, saved_flags = [], []
     for name, module in model.named_modules():

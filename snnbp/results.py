@@ -1,4 +1,4 @@
-"""The reproduction table: our run folders beside the paper's reported accuracies (paper-spec section 6).
+"""The reproduction table: our run folders beside the paper's reported accuracies (book/method.md, 'What the paper reports').
 
     python -m snnbp.results [RESULTS_DIR]      # prints a Markdown table
 
@@ -6,7 +6,7 @@ A run folder is any folder holding ``config.json`` and ``metrics.csv`` (written 
 :func:`snnbp.train.fit`). Each reported result of the paper gets one row per matching run (same
 network and dataset, spiking), or a single row that says "not run yet". Runs of pairs the paper
 does not report (e.g. ``digits``) follow, marked "not in the paper". The "confirmed?" column
-says how sure we are of the paper's number, as the spec does.
+says how sure we are of the paper's number.
 
 Taught in chapter 08 (``book/08_reproduction``).
 """
@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from snnbp import _checks
+from snnbp import validate
 
 __all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
 
@@ -98,7 +98,9 @@ def kind(run: dict | None) -> str:
     wake = [f"not the paper's initialisation (woken to init_rate={woken})"] if woken > 0 else []
     if (run["model"], run["dataset"]) not in {(e["model"], e["dataset"]) for e in PAPER}:
         changed = [c for c in _changed(run) if not c.startswith("init_rate=")]
-        return "; ".join(["not in the paper"] + wake + ([f"changed: {', '.join(changed)}"] if changed else []))
+        method = [] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]
+        return "; ".join(["not in the paper"] + method + wake
+                         + ([f"changed: {', '.join(changed)}"] if changed else []))
     paper = presets.get("paper", run["model"], run["dataset"])
     other = ([] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]) + wake
     cut = []
@@ -192,17 +194,27 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def default_root() -> Path:
+    """``results/`` in the current folder, else the committed one beside the package (a clone
+    installed with ``pip install -e .``, run from any folder)."""
+    here = Path("results")
+    beside = Path(__file__).resolve().parents[1] / "results"
+    return here if here.is_dir() or not beside.is_dir() else beside
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = _checks.ArgumentParser(prog="python -m snnbp.results",
+    p = validate.ArgumentParser(prog="python -m snnbp.results",
                                description="Our runs beside the paper's reported accuracies.")
-    p.add_argument("root", nargs="?", default="results", help="folder of run folders (default results/)")
+    p.add_argument("root", nargs="?", default=None,
+                   help="folder of run folders (default: results/ here, else the repository's results/)")
     args = p.parse_args(argv)
-    if not Path(args.root).is_dir():
-        print(f"error: {args.root} is not a folder of run folders (default: results/, run from the repository "
-              "root)", file=sys.stderr)
+    root = Path(args.root) if args.root is not None else default_root()
+    if not root.is_dir():
+        print(f"error: {root} is not a folder of run folders (default: results/ here, else the repository's; "
+              "give the folder as an argument)", file=sys.stderr)
         return 2
     try:
-        print(to_markdown(table(args.root)))
+        print(to_markdown(table(root)))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

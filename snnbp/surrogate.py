@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from . import _checks
+from . import validate
 
 __all__ = ["Surrogate", "Paper", "StraightThrough", "FastSigmoid", "ATan", "Sigmoid",
            "NAMES", "get", "spike", "leak_correction_factor"]
@@ -123,7 +123,7 @@ class FastSigmoid(Surrogate):
     name = "fast_sigmoid"
 
     def __init__(self, slope: float = 25.0):
-        self.slope = _checks.positive("slope", slope)
+        self.slope = validate.positive("slope", slope)
 
     def grad(self, membrane, spikes, threshold):
         return 1.0 / (1.0 + self.slope * (membrane - threshold).abs()) ** 2
@@ -136,7 +136,7 @@ class ATan(Surrogate):
     name = "atan"
 
     def __init__(self, alpha: float = 2.0):
-        self.alpha = _checks.positive("alpha", alpha)
+        self.alpha = validate.positive("alpha", alpha)
 
     def grad(self, membrane, spikes, threshold):
         u = membrane - threshold
@@ -150,7 +150,7 @@ class Sigmoid(Surrogate):
     name = "sigmoid"
 
     def __init__(self, slope: float = 25.0):
-        self.slope = _checks.positive("slope", slope)
+        self.slope = validate.positive("slope", slope)
 
     def grad(self, membrane, spikes, threshold):
         sig = torch.sigmoid(self.slope * (membrane - threshold))
@@ -165,7 +165,7 @@ def get(surrogate: str | Surrogate) -> Surrogate:
     """Return a surrogate instance from its name (one of :data:`NAMES`) or pass an instance through."""
     if isinstance(surrogate, Surrogate):
         return surrogate
-    return _REGISTRY[_checks.choice("surrogate", surrogate, NAMES)]()
+    return _REGISTRY[validate.choice("surrogate", surrogate, NAMES)]()
 
 
 class _Spike(torch.autograd.Function):

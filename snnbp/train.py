@@ -7,7 +7,8 @@ r"""Training: the loss, optimiser and schedule of a :class:`~snnbp.presets.Prese
 
 One step per mini-batch: images ``x`` -> network -> :math:`\hat y = V_{out}(T)/T` -> loss ->
 gradients through the neurons' custom backward (summed over all :math:`T` steps) -> optimiser
-step, i.e. the parameters change once per mini-batch, after the last time step (paper-spec 3).
+step, i.e. the parameters change once per mini-batch, after the last time step (book/method.md, 'Optimiser
+and learning-rate schedule').
 
 A run folder holds ``config.json`` (every resolved setting, versions, device), ``metrics.csv``
 (one row per epoch), ``last.pt`` (with the epoch before kept as ``last.prev.pt``) and ``best.pt``.
@@ -41,6 +42,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -49,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import _checks, runtime
+from . import presets, runtime, validate
 from .presets import Preset
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
@@ -57,9 +59,7 @@ __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch"
            "resolve_device", "save_atomic", "load_checkpoint", "read_config", "read_metrics", "read_rates", "METRICS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
 
 METRICS = ("epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "firing_rate")
-LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("multistep", "cosine")
+LOSSES, OPTIMIZERS, SCHEDULES = presets.LOSSES, presets.OPTIMIZERS, presets.SCHEDULES
 CHECKPOINT_FORMAT = 2   # 2: random states as tensors and plain values; 1: numpy's state as a tuple with an array
 LAST, PREVIOUS, BEST = "last.pt", "last.prev.pt", "best.pt"
 RATES = "rates.json"
@@ -83,12 +83,11 @@ class SummedSquaredError(nn.Module):
     error of the output :math:`\hat y = V_{out}(T)/T` against the one-hot label, summed over the
     classes **and over the mini-batch**.
 
-    Summing (not averaging) over the batch is our reading of the authors' scripts
-    (``MSELoss(size_average=False)``-style); the paper's loss equation was not confirmed
-    (paper-spec section 5). With a sum, the gradient scales with the batch size, which the
-    paper's small learning rates assume.
+    The authors' scripts sum over the batch (``MSELoss(size_average=False)``; book/method.md,
+    'The loss'). With a sum, the gradient scales with the batch size, which the paper's small
+    learning rates assume.
 
-    With ``reduction="mean"`` (the named option ``"mse_mean"``, not the paper's reading) the sum
+    With ``reduction="mean"`` (the named option ``"mse_mean"``, not the paper's) the sum
     over classes is averaged over the batch instead, so the learning rate does not scale with it.
 
     Shapes: ``output`` ``[B, classes]``, ``labels`` ``[B]`` (class indices). Example::
@@ -98,7 +97,7 @@ class SummedSquaredError(nn.Module):
 
     def __init__(self, reduction: str = "sum"):
         super().__init__()
-        self.reduction = _checks.choice("reduction", reduction, ("sum", "mean"))
+        self.reduction = validate.choice("reduction", reduction, ("sum", "mean"))
 
     def forward(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         target = F.one_hot(labels, output.shape[-1]).to(output.dtype)
@@ -110,7 +109,7 @@ def make_loss(config: Preset) -> nn.Module:
     """``"mse_sum"`` -> :class:`SummedSquaredError` (the paper preset); ``"mse_mean"`` -> the same
     averaged over the batch (an option); ``"cross_entropy"`` -> mean cross-entropy of the outputs
     taken as logits (the modern preset)."""
-    name = _checks.choice("loss", config.loss, LOSSES)
+    name = validate.choice("loss", config.loss, LOSSES)
     if name == "cross_entropy":
         return nn.CrossEntropyLoss()
     return SummedSquaredError("sum" if name == "mse_sum" else "mean")
@@ -118,7 +117,7 @@ def make_loss(config: Preset) -> nn.Module:
 
 def make_optimizer(model: nn.Module, config: Preset) -> torch.optim.Optimizer:
     """SGD (``lr``, ``momentum``, ``weight_decay``; the paper: no momentum, weight decay 5e-4) or Adam."""
-    name = _checks.choice("optimizer", config.optimizer, OPTIMIZERS)
+    name = validate.choice("optimizer", config.optimizer, OPTIMIZERS)
     params = [p for p in model.parameters() if p.requires_grad]
     if name == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
@@ -128,8 +127,9 @@ def make_optimizer(model: nn.Module, config: Preset) -> torch.optim.Optimizer:
 def make_scheduler(optimizer: torch.optim.Optimizer, config: Preset, epochs: int | None = None):
     r"""Learning rate per epoch. ``"multistep"``: :math:`\eta_e = \eta_0 \gamma^{\#\{m \le e\}}` over
     the preset's ``milestones`` (the paper's; kept as they are when fewer epochs are run);
-    ``"cosine"``: :math:`\eta_e = \eta_0 (1 + \cos(\pi e / E)) / 2` over ``epochs`` :math:`E`."""
-    name = _checks.choice("schedule", config.schedule, SCHEDULES)
+    ``"cosine"``: :math:`\eta_e = \eta_0 (1 + \cos(\pi e / E)) / 2` over ``epochs`` :math:`E`
+    (a run resumed with more epochs stretches it over the new :math:`E` from the epoch reached)."""
+    name = validate.choice("schedule", config.schedule, SCHEDULES)
     if name == "multistep":
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=config.gamma)
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs or config.epochs, 1))
@@ -139,7 +139,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA when present, else the CPU; ``"cpu"``/``"cuda"`` (or a torch.device) as given."""
     if isinstance(device, torch.device):
         return device
-    _checks.choice("device", device.split(":")[0], ("auto", "cpu", "cuda"))
+    validate.choice("device", device.split(":")[0], ("auto", "cpu", "cuda"))
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -198,9 +198,9 @@ def progress(iterable, quiet: bool = False, **kw):
 
 def _stop_on_ctrl_c(iterable):
     """``iterable``'s items; ``KeyboardInterrupt`` before the next one if a Ctrl-C was pressed and
-    its exception lost (see :func:`snnbp._checks.run_command`)."""
+    its exception lost (see :func:`snnbp.validate.run_command`)."""
     for item in iterable:
-        if _checks.ctrl_c_pending():
+        if validate.ctrl_c_pending():
             raise KeyboardInterrupt
         yield item
 
@@ -220,10 +220,12 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
     total_loss = correct = seen = 0.0
     per_example = getattr(loss_fn, "reduction", "mean") == "sum"
     bar = progress(loader, quiet, desc=desc, leave=False)
-    for batch, (x, y) in enumerate(bar):
+    for batch, pair in enumerate(bar):
+        x, y = validate.batch("the training loader", pair)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with _autocast(device, amp):
             out = model(x)
+        validate.labels("labels", y, out.shape[-1], len(x))          # before the loss and the step
         loss = loss_fn(out.float(), y)
         bad = torch.tensor(float(not torch.isfinite(loss.detach())), device=device)
         if _dist():
@@ -239,7 +241,9 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
         seen += n
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
     total_loss, correct, seen = _all_sum([total_loss, correct, seen], device)
-    return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1)}
+    if not seen:
+        raise ValueError("the training loader yielded no examples: check its dataset and subset")
+    return {"train_loss": total_loss / seen, "train_acc": correct / seen}
 
 
 @torch.no_grad()
@@ -248,7 +252,7 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
     """``(accuracy, mean hidden firing rate, rate per hidden layer)`` over ``loader``; the RNG is
     forked and seeded so the Poisson input of the test images is the same every epoch and
     training's RNG is left untouched."""
-    from .record import record
+    from .record import capture as record
 
     net = _unwrap(model)
     was_training = net.training
@@ -259,16 +263,20 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
         if seed is not None:
             torch.manual_seed(seed + _rank())
         with record(net) as rec:
-            for x, y in progress(loader, quiet, desc="test", leave=False):
+            for pair in progress(loader, quiet, desc="test", leave=False):
+                x, y = validate.batch("the test loader", pair)
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 with _autocast(device, amp):
                     out = net(x)
+                validate.labels("labels", y, out.shape[-1], len(x))
                 correct += (out.argmax(1) == y).sum().item()
                 seen += len(y)
         hidden = [k for k in rec.counts if k != "input"]
         counts = _all_sum([rec.counts[k] for k in hidden] + [rec.neuron_steps[k] for k in hidden], device)
     net.train(was_training)
     correct, seen = _all_sum([correct, seen], device)
+    if not seen:
+        raise ValueError("the test loader yielded no examples: check its dataset and subset")
     spikes, steps = sum(counts[:len(hidden)]), sum(counts[len(hidden):])
     layers = {k: c / max(n, 1) for k, c, n in zip(hidden, counts[:len(hidden)], counts[len(hidden):])}
     return correct / max(seen, 1), (spikes / steps if steps else float("nan")), layers
@@ -277,7 +285,9 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
 def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto",
                       amp: bool = False, quiet: bool = True, seed: int | None = 0) -> float:
     """Fraction of ``loader``'s images classified correctly (``argmax`` of the output), in
-    ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG)."""
+    ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG). An empty
+    loader, or labels that are not class indices of the model's outputs, are errors."""
+    validate.loader("loader", loader)
     return _evaluate(model, loader, resolve_device(device), amp, quiet, seed)[0]
 
 
@@ -286,6 +296,7 @@ def firing_rates(model: nn.Module, loader: Iterable, *, device: str | torch.devi
     """Each hidden layer's firing rate (spikes per neuron per step) over ``loader`` in ``eval()``
     mode, as :func:`fit` measures it after every epoch for ``rates.json`` (there with
     ``seed + 12345``); ``seed`` fixes the Poisson input."""
+    validate.loader("loader", loader)
     return _evaluate(model, loader, resolve_device(device), amp, True, seed)[2]
 
 
@@ -384,10 +395,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return ckpt
 
 
-def read_config(run_dir: str | os.PathLike) -> dict:
+def read_config(run_dir: str | os.PathLike, *, any_model: bool = False) -> dict:
     """A run folder's ``config.json``, checked: valid JSON naming a model, dataset and preset this
     snnbp knows. Raises ``FileNotFoundError`` (not a run folder) or :class:`RunFolderError`
-    naming the file and what to do (damaged, not snnbp's, written by a newer snnbp)."""
+    naming the file and what to do (damaged, not snnbp's, written by a newer snnbp).
+    ``any_model``: accept a model name no table has (a network from :func:`snnbp.models.custom`,
+    which only the Python ``fit`` trains and resumes)."""
     from . import __version__
     from .data import NAMES as DATASETS
     from .models import NAMES as MODELS
@@ -412,7 +425,7 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     written = (config.get("versions") or {}).get("snnbp", "an unknown version")
     for key, value, known in (("model", config["model"], MODELS), ("dataset", config["dataset"], DATASETS),
                               ("preset", config["preset"]["name"], PRESETS)):
-        if value not in known:
+        if value not in known and not (key == "model" and any_model and isinstance(value, str)):
             raise RunFolderError(f"{path} names {key} {value!r}, which snnbp {__version__} does not know (valid: "
                                  f"{', '.join(known)}); it was written by snnbp {written}")
     unknown = sorted(set(config["preset"]) - set(Preset.__dataclass_fields__))
@@ -569,14 +582,28 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     Under ``torchrun`` (an initialised process group) the model is wrapped in
     ``DistributedDataParallel``, metrics are summed over processes and only rank 0 writes.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module such as snnbp.build(...), got {type(model).__name__}")
     net = _unwrap(model)
     config = config if config is not None else getattr(net, "config", None)
     if not isinstance(config, Preset):
         raise TypeError("config must be a snnbp.presets.Preset (or the model must have .config)")
-    epochs = _checks.count("epochs", epochs if epochs is not None else config.epochs)
+    epochs = validate.count("epochs", epochs if epochs is not None else config.epochs)
+    validate.loader("train_loader", train_loader)
+    validate.loader("test_loader", test_loader)
+    resume, amp, quiet = (validate.flag(k, v) for k, v in (("resume", resume), ("amp", amp), ("quiet", quiet)))
+    if seed is not None:
+        validate.count("seed", seed, minimum=0)
+    out = Path(out) if out is not None else None
+    if out is not None and not resume:
+        refuse_existing_run(out)
+    loader_batch = getattr(train_loader, "batch_size", None)
+    if isinstance(loader_batch, int) and loader_batch != config.batch_size and _rank() == 0:
+        warnings.warn(f"config.batch_size is {config.batch_size} but train_loader yields batches of {loader_batch}: "
+                      f"the loader's batch size is what trains (config.json records both); build the loader "
+                      f"with config.batch_size to train with it", UserWarning, stacklevel=2)
     device = resolve_device(device)
     kept_memory = runtime.reuse_freed_memory() if reuse_memory and device.type == "cpu" else None
-    out = Path(out) if out is not None else None
     writer = out is not None and _rank() == 0
     if seed is not None and not resume:
         seed_everything(seed + _rank())
@@ -587,7 +614,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     scheduler = make_scheduler(optimizer, config, epochs)
     history, best = [], -1.0
     if resume:
-        history, best = _resume(out, net, optimizer, scheduler, train_loader, device, epochs)
+        history, best = _resume(out, net, config, optimizer, scheduler, train_loader, device, epochs)
     start = history[-1]["epoch"] + 1 if history else 1
     if writer:
         _write_config(out, resume, start, epochs, lambda: {
@@ -652,7 +679,7 @@ def _checkpoint(net: nn.Module, config: Preset, optimizer, scheduler, train_load
     """Everything :func:`_resume` needs, as tensors and plain values (format :data:`CHECKPOINT_FORMAT`)."""
     return {"format": CHECKPOINT_FORMAT, "model_name": getattr(net, "name", type(net).__name__),
             "dataset": getattr(net, "dataset", None), "spiking": getattr(net, "spiking", None),
-            "epoch": history[-1]["epoch"], "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+            "timesteps": getattr(net, "timesteps", None), "epoch": history[-1]["epoch"], "model": net.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": _rng_state(train_loader), "history": history,
             "best_acc": max(best, history[-1]["test_acc"]), "config": config.to_dict()}
 
@@ -685,22 +712,36 @@ def _ctrl_c_deferred():
         raise KeyboardInterrupt
 
 
-def _resume(out: Path | None, net: nn.Module, optimizer, scheduler, train_loader, device: torch.device,
-            epochs: int) -> tuple[list[dict], float]:
+def _resume(out: Path | None, net: nn.Module, config: Preset, optimizer, scheduler, train_loader,
+            device: torch.device, epochs: int) -> tuple[list[dict], float]:
     """Load the run's last checkpoint into the model, optimiser, scheduler and every RNG; return
     ``(history, best test accuracy)``."""
     if out is None:
         raise ValueError("resume=True needs out=<run folder> that holds last.pt")
     ckpt, path = _load_last(out, device)
-    _check_same_run(ckpt, net, path)
+    _check_same_run(ckpt, net, path, config)
     if ckpt["epoch"] > epochs:
         raise ValueError(f"epochs={epochs}, but {path} has already trained {ckpt['epoch']} epochs: give more "
                          f"epochs (--epochs) to continue the run")
     net.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
+    _stretch_cosine(scheduler, optimizer, epochs)
     _set_rng_state(ckpt["rng"], train_loader)
     return ckpt["history"], ckpt["best_acc"]
+
+
+def _stretch_cosine(scheduler, optimizer, epochs: int) -> None:
+    """A cosine run resumed with another number of ``epochs``: the schedule's length becomes the
+    new total, and the learning rate continues from the closed form at the epoch reached
+    (otherwise the checkpoint's length would win and the rate would climb again after it)."""
+    if not isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) or scheduler.T_max == epochs:
+        return
+    scheduler.T_max = max(epochs, 1)
+    done = scheduler.last_epoch
+    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * done / epochs)) / 2
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def _load_last(out: Path, device: torch.device) -> tuple[dict, Path]:
@@ -737,7 +778,7 @@ def _write_config(out: Path, resume: bool, start: int, epochs: int, describe: Ca
         raise OSError(err.errno, f"cannot create the run folder {out} ({err.strerror or err}): choose another "
                                  "--out") from err
     if resume and (out / "config.json").exists():
-        info = read_config(out)
+        info = read_config(out, any_model=True)
         info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),
                                                "from_epoch": start - 1, "epochs": epochs})
         info["epochs"] = epochs
@@ -748,8 +789,9 @@ def _write_config(out: Path, resume: bool, start: int, epochs: int, describe: Ca
     save_atomic(json.dumps(info, indent=2, default=str) + "\n", out / "config.json")
 
 
-def _check_same_run(ckpt: dict, net: nn.Module, path: Path) -> None:
-    """Refuse to resume a checkpoint of another model or dataset."""
+def _check_same_run(ckpt: dict, net: nn.Module, path: Path, config: Preset | None = None) -> None:
+    """Refuse to resume a checkpoint of another model or dataset, or one trained with other
+    settings: another T or any preset field but ``epochs`` (and the preset's ``note``)."""
     want = {"model": getattr(net, "name", type(net).__name__), "dataset": getattr(net, "dataset", None),
             "spiking": getattr(net, "spiking", None)}
     have = {"model": ckpt.get("model_name"), "dataset": ckpt.get("dataset"), "spiking": ckpt.get("spiking")}
@@ -760,6 +802,30 @@ def _check_same_run(ckpt: dict, net: nn.Module, path: Path) -> None:
             + ", but this run has " + ", ".join(f"{k}={want[k]!r}" for k in diff)
             + f". Resume with the same settings (e.g. --model {have['model']} --dataset {have['dataset']}) "
               "or choose another --out folder.")
+    saved = ckpt.get("config") or {}
+    if config is None or not saved:
+        return
+    plain = lambda v: list(v) if isinstance(v, tuple) else v                      # noqa: E731
+    now = {k: plain(v) for k, v in config.to_dict().items()}
+    saved_t = ckpt.get("timesteps", saved.get("timesteps"))
+    changed = [f"timesteps {saved_t} -> {net.timesteps}"] if (
+        getattr(net, "spiking", False) and saved_t is not None and saved_t != net.timesteps) else []
+    changed += [f"{k} {saved[k]!r} -> {now[k]!r}" for k in saved
+                if k in now and k not in ("epochs", "note", "timesteps") and plain(saved[k]) != now[k]]
+    if changed:
+        raise ValueError(f"refusing to resume {path} with other settings than it was trained with ("
+                         + "; ".join(changed) + "): build the network with the run's settings (its config.json, "
+                         "snnbp.presets.saved_fields) or start a new run in another folder")
+
+
+def refuse_existing_run(out: Path) -> None:
+    """Refuse ``out`` if it is a file, or a folder that already holds a run (``fit`` without
+    ``resume``, and the command line without ``--resume``, would overwrite it)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"out={out} is a file, not a folder: choose a folder name (it is created)")
+    if (out / LAST).exists() or (out / PREVIOUS).exists():
+        raise FileExistsError(f"{out} already holds a run: pass resume=True (--resume) to continue it, or "
+                              f"choose another out folder (--out)")
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -768,12 +834,12 @@ def _parser() -> argparse.ArgumentParser:
     from .data import NAMES as DATASETS
     from .presets import NAMES as PRESETS
 
-    count, positive = _checks.count_arg, _checks.positive_arg
-    p = _checks.ArgumentParser(
+    count, positive = validate.count_arg, validate.positive_arg
+    p = validate.ArgumentParser(
         prog="python -m snnbp.train",
         description="Train a spiking network with spike-based backpropagation (Lee et al. 2020). "
                     "With no arguments: the small mlp on scikit-learn's digits, on the CPU, in about a minute. "
-                    "Settings not given come from the preset (paper-spec section 5).")
+                    "Settings not given come from the preset (the paper's: book/method.md).")
     p.add_argument("--model", choices=MODELS, default=None, help="network (default mlp)")
     p.add_argument("--dataset", choices=DATASETS, default=None, help="data set (default digits)")
     p.add_argument("--preset", choices=PRESETS, default=None, help="hyperparameters (default paper)")
@@ -783,7 +849,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
     p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
-    p.add_argument("--init-rate", type=_checks._argument(float, lambda v: 0 < v < 1, "a firing rate in (0, 1)"), help="not the paper's method: wake every layer to this "
+    p.add_argument("--init-rate", type=validate._argument(float, lambda v: 0 < v < 1, "a firing rate in (0, 1)"), help="not the paper's method: wake every layer to this "
                    "firing rate on the first training batch before training (snnbp.depth.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
     p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
@@ -815,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: dict = {}
     try:
-        return _checks.run_command(lambda: _train(args, run), debug=args.debug,
+        return validate.run_command(lambda: _train(args, run), debug=args.debug,
                                    interrupted=lambda: _interrupted(run.get("out")))
     finally:
         if _dist():
@@ -841,8 +907,8 @@ def _run_folder(args) -> tuple[Path | None, dict]:
         if out is None:
             raise ValueError("--resume needs --out DIR, the run folder to continue")
         return out, read_config(out)
-    if out is not None and ((out / LAST).exists() or (out / PREVIOUS).exists()):
-        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it or choose another --out")
+    if out is not None:
+        refuse_existing_run(out)
     return out, {}
 
 

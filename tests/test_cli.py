@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import _checks, evaluate, results, runtime, train
+from snnbp import validate, evaluate, results, runtime, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
@@ -391,7 +391,7 @@ def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
             raise AssertionError("the loop should stop before its first item")
         return 0
 
-    assert _checks.run_command(work, interrupted=lambda: "kept") == 130
+    assert validate.run_command(work, interrupted=lambda: "kept") == 130
     assert capsys.readouterr().err == "interrupted: kept\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert list(train.progress(range(3), quiet=True)) == [0, 1, 2]

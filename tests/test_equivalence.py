@@ -1,7 +1,7 @@
 """The paper preset equals the authors' scripts, gradient for gradient.
 
 ``Literal`` below re-implements the method step by step as the authors' PyTorch scripts do it,
-written from ../shared/paper-spec.md (sections 1, 3, 4, 5), not from snnbp's code: membranes are
+written from the method's statement (book/method.md) and the scripts, not from snnbp's code: membranes are
 plain tensors updated once per time step; the spike is a Heaviside whose backward passes the
 gradient straight through at the neurons that fired (scaled by 1/V_th in LIF layers, unscaled in
 the pooling IF neurons); the reset multiplies by the detached (1 - s); the leak multiplies a

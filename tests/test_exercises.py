@@ -57,7 +57,8 @@ def test_every_chapter_has_exercises():
 def test_part_two_chapters_have_exercises():
     expected = {"he_std", "time_fixed_dropout", "first_spike_step", "residual_lif_step", "conv_output_size",
                 "subsample_shortcut", "linear_synaptic_ops", "conv_macs", "energy_ratio", "time_batched",
-                "epoch_seconds", "snntorch_zero_step", "snntorch_subtract_step", "multistep_lr", "lif_scan"}
+                "epoch_seconds", "snntorch_zero_step", "snntorch_subtract_step", "multistep_lr", "lif_scan",
+                "poisson_input_acs", "input_spike_bytes"}
     assert expected <= set(exercises.names())
 
 
@@ -161,6 +162,9 @@ def _derived():
         1 - leak * (1 - leak ** steps) / ((1 - leak) * steps),
         "acs_per_mac": lambda rate, timesteps, size, kernel: rate * timesteps * (
             1 - (kernel // 2) * (kernel // 2 + 1) / (size * kernel)) ** 2,
+        "poisson_input_acs": lambda images, timesteps, out_features, rate_scale: timesteps * out_features
+        * float((images.abs() * rate_scale).clamp(max=1).sum(1).mean()),
+        "input_spike_bytes": lambda timesteps, batch, channels, size: 4 * timesteps * batch * channels * size * size,
     }
 
 
@@ -184,3 +188,17 @@ def test_predict_checkers_leave_the_global_rng_alone():
     for name in _derived():
         exercises.check(name, _derived()[name], quiet=True)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_input_spike_bytes_reference_matches_a_networks_encoded_input():
+    """The oracle outside the checker: the input a built network actually feeds its first layer."""
+    import torch
+
+    import snnbp
+
+    reference = exercises.get("input_spike_bytes").reference
+    for model, dataset, steps, batch in (("lenet", "mnist", 20, 4), ("vgg9", "cifar10", 8, 2)):
+        net = snnbp.build(model, dataset, timesteps=steps)
+        info = snnbp.data.info(dataset)
+        spikes = net.encode(torch.rand(batch, info.channels, info.size, info.size))
+        assert spikes.numel() * spikes.element_size() == reference(steps, batch, info.channels, info.size)

@@ -196,3 +196,39 @@ def test_python_lookup_index_is_the_one_the_page_uses(shape):
 def test_round_handles_nested_values():
     assert plots._round(torch.tensor([[0.12345, 1.0]]), 2) == [[0.12, 1.0]]
     assert plots._round([0.33333, 2], 3) == [0.333, 2.0]
+
+
+def test_show_in_a_kernel_displays_html_without_a_warning(tmp_path):
+    """A notebook executed by a kernel (as the book build does with nbclient) gets the figure and
+    no warning; the same call in a plain script warns with what to do instead (issue 22)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    code = ("import warnings, torch\nwarnings.simplefilter('always')\nfrom snnbp import plots\n"
+            "plots.show(plots.raster(torch.tensor([[1.0, 0.0], [0.0, 1.0]])))")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
+                            ).execute()
+    outputs = nb.cells[0].outputs
+    assert any("snnbp-figure" in o.get("data", {}).get("text/html", "") for o in outputs), outputs
+    assert not [o for o in outputs if o.get("name") == "stderr" or o.output_type == "error"], outputs
+    with pytest.warns(UserWarning, match="kaleido"):
+        import IPython.display
+        original, IPython.display.display = IPython.display.display, lambda obj: None
+        try:
+            plots.show(plots.raster(torch.tensor([[1.0, 0.0]])))
+        finally:
+            IPython.display.display = original
+
+
+def test_figure_checks_keep_the_book_calls_working():
+    """What the chapters pass (lists with None gaps, dict keys, records of a direct-input net)."""
+    fig = plots.lines(list(range(1, 4)), {"a": [0.5, None, 0.7], "b": torch.tensor([1.0, 2, 3])}, dashed=["b"])
+    assert fig.data[0].line.dash is None and fig.data[1].line.dash == "dash"
+    model = snnbp.build("mlp", "digits", timesteps=4, preset="modern")
+    with snnbp.record(model) as rec:
+        model(snnbp.data.digits("test")[0][:1])
+    fig = plots.rasters(rec.spikes, max_neurons=8)
+    assert "analog values" in fig.layout.annotations[0].text and "rate" in fig.layout.annotations[1].text
+    with pytest.raises(ValueError, match=r"ys\['b'\]"):
+        plots.lines([1, 2, 3], {"a": [1, 2, 3], "b": [1, 2]})

@@ -1,4 +1,4 @@
-"""The paper's hyperparameters (paper-spec section 5) and the separate modern preset."""
+"""The paper's hyperparameters (book/method.md) and the separate modern preset."""
 import pytest
 
 from snnbp import presets

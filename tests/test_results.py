@@ -74,3 +74,10 @@ def test_notes_name_failed_stopped_and_old_gradient_runs(tmp_path):
     full = dict(runs["failed"], timesteps=100, epochs_run=125, train_examples=60000,
                 preset_fields={"name": "paper", "lr": 0.0085})
     assert results.kind(full) == "changed: old output-layer gradient"     # never "reproduction"
+
+
+def test_cli_finds_the_repositorys_results_from_another_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)                               # no results/ here
+    assert results.main([]) == 0
+    out = capsys.readouterr().out
+    assert "mnist-lenet-paper-T20-full-seed1" in out          # a committed run folder

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -323,3 +324,17 @@ def test_an_epoch_uses_the_order_the_loader_seed_gives():
         seen.append(x)
     expected = list(tud.DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(3)))
     assert all(torch.equal(a, b) for a, (b,) in zip(seen, expected))
+
+
+def test_a_cosine_run_resumed_with_more_epochs_follows_the_longer_cosine(tmp_path):
+    """The closed form eta_0 (1 + cos(pi e / E)) / 2 with the new E from the epoch reached on,
+    not the checkpoint's E (whose cosine would climb again after it)."""
+    net = snnbp.build("mlp", "digits", timesteps=2, preset="modern", batch_size=32)
+    tr, te = data.loaders("digits", 32, subset=(64, 32), seed=0)
+    train.fit(net, tr, te, epochs=2, out=tmp_path, quiet=True, seed=0, device="cpu")
+    net = snnbp.build("mlp", "digits", timesteps=2, preset="modern", batch_size=32)
+    history = train.fit(net, tr, te, epochs=4, out=tmp_path, resume=True, quiet=True, device="cpu")
+    lr0 = net.config.lr
+    want = [lr0 * (1 + math.cos(math.pi * e / 4)) / 2 for e in (2, 3)]     # epochs 3 and 4
+    assert [r["lr"] for r in history[2:]] == pytest.approx(want, rel=1e-9)
+    assert [r["lr"] for r in history[:2]] == pytest.approx([lr0, lr0 / 2], rel=1e-9)   # E = 2 then

@@ -15,17 +15,18 @@ run() {                     # run FOLDER EPOCHS ARGS...: train, or continue, or 
         "$PY" -m snnbp.train --out "$out" --epochs "$epochs" --no-download --quiet "$@"
     fi
 }
-# the goal runs: the modern preset (not the paper's method) on a woken network at T = 8
-run mnist-vgg9-modern-woken-T8-n10000 4 --model vgg9 --dataset mnist --preset modern \
-    --timesteps 8 --init-rate 0.05 --subset 10000
-# the paper's method (derivative, summed squared error, SGD) on the same woken network, T = 16
-run mnist-vgg9-paper-woken-T16-n2000 1 --model vgg9 --dataset mnist --preset paper \
-    --timesteps 16 --init-rate 0.05 --subset 2000
+# the goal runs, longest first: the modern preset (not the paper's method) on a woken
+# network at T = 8
 # ResNet11 costs about three times VGG9's step: a smaller subset, so that it fits one session
 run mnist-resnet11-modern-woken-T8-n6000 3 --model resnet11 --dataset mnist --preset modern \
     --timesteps 8 --init-rate 0.05 --subset 6000
+run mnist-vgg9-modern-woken-T8-n10000 4 --model vgg9 --dataset mnist --preset modern \
+    --timesteps 8 --init-rate 0.05 --subset 10000
 # accuracy against t, synaptic operations and energy, once each run has its last epoch
 for out in mnist-vgg9-modern-woken-T8-n10000 mnist-resnet11-modern-woken-T8-n6000; do
     [ -f "results/$out/evaluation.json" ] || [ ! -f "results/$out/last.pt" ] ||
         "$PY" -m snnbp.evaluate "results/$out" --checkpoint last --timesteps 16 --no-download
 done
+# the paper's method (derivative, summed squared error, SGD) on the same woken network, T = 16
+run mnist-vgg9-paper-woken-T16-n2000 1 --model vgg9 --dataset mnist --preset paper \
+    --timesteps 16 --init-rate 0.05 --subset 2000

@@ -30,7 +30,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from .. import _checks
+from .. import validate
 from ..checking import STATUSES, Wrong
 from . import _core, deep_dropout, lif_poisson, surrogate_gradient
 from ._core import Assignment, Outcome, Question, run, verdict
@@ -45,7 +45,7 @@ NAMES: tuple[str, ...] = tuple(ASSIGNMENTS)
 
 def get(name: str) -> Assignment:
     """The :class:`Assignment` called ``name`` (one of :data:`NAMES`)."""
-    return ASSIGNMENTS[_checks.choice("assignment", name, NAMES)]
+    return ASSIGNMENTS[validate.choice("assignment", name, NAMES)]
 
 
 class Outcomes(list):

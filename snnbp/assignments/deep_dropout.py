@@ -1,5 +1,5 @@
 r"""Assignment 3, *a deep SNN with time-fixed dropout*: dropout with one mask for all time steps
-(paper-spec section 5), a deep fully connected SNN for scikit-learn's 8x8 digits, per-layer
+(book/method.md, 'Dropout'), a deep fully connected SNN for scikit-learn's 8x8 digits, per-layer
 firing rates, a training loop with the paper's summed squared error, and a short report.
 
 The checks build their own copy of the network (:func:`reference_network`) so each question is

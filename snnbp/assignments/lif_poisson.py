@@ -1,5 +1,5 @@
 r"""Assignment 1, *LIF neurons and Poisson spikes*: one neuron step in the paper's order, a whole
-spike train from it, and the signed Poisson rate code (paper-spec sections 1 and 2).
+spike train from it, and the signed Poisson rate code (book/method.md, 'The LIF neuron' and 'Input').
 
 Every check compares the student's function with :class:`snnbp.LIF` or with the statistics that
 :func:`snnbp.poisson_encode` must have, on inputs drawn afresh for every check (plus the edge

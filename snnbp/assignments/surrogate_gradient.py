@@ -1,6 +1,6 @@
 r"""Assignment 2, *the paper's approximate derivative*: a spike function whose backward pass is
 :math:`\partial s/\partial H = s / V_{th}`, a LIF layer that uses it with the paper's detached
-leak and reset, and the same gradient written out by hand (paper-spec section 3).
+leak and reset, and the same gradient written out by hand (book/method.md, 'The derivative').
 
 The reference is snnbp's per-step LIF (``backend="reference"``, no leak correction), which
 ``tests/test_neurons.py`` checks against the hand formula; the student's three answers must all

@@ -1,0 +1,283 @@
+"""Mistakes a notebook user makes through the Python API, one row each (issue 22's table).
+
+Every row is what a user typed, what must happen (``"error"``, ``"warning"`` or ``"ok"``) and the
+words the message must contain: the argument's name and a hint. The ``"ok"`` rows are inputs that
+must keep working, so that a check that is too strict fails here too. Plots and the snnTorch
+bridge have their own table (``test_api_mistakes_plots.py``); the policy is snnbp.validate's.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import snnbp
+from snnbp import evaluate, presets, train
+from snnbp.models import FC, custom
+
+torch.manual_seed(0)
+IMAGES = torch.rand(6, 1, 8, 8)                   # digits-shaped, in [0, 1]
+LABELS = torch.tensor([0, 1, 2, 3, 4, 5])
+CURRENT = torch.full((5, 2, 3), 0.4)              # [T, B, neurons]
+
+
+def net(**kw):
+    """A small spiking network on 8x8 digits (T = 3)."""
+    kw.setdefault("timesteps", 3)
+    return custom([FC(16)], "digits", **kw)
+
+
+def loader(images=IMAGES, labels=LABELS, batch=3):
+    return DataLoader(TensorDataset(images, labels), batch_size=batch)
+
+
+def fit(model=None, train_loader=None, test_loader=None, **kw):
+    model = net() if model is None else model
+    batch = model.config.batch_size
+    kw.setdefault("epochs", 1)
+    return train.fit(model, loader(batch=batch) if train_loader is None else train_loader,
+                     loader(batch=batch) if test_loader is None else test_loader, quiet=True, **kw)
+
+
+def run_folder(tmp):
+    """A finished one-epoch run in ``tmp`` (made on first use)."""
+    out = tmp / "run"
+    if not (out / "last.pt").exists():
+        fit(out=out, seed=0)
+    return out
+
+
+def nan_images():
+    x = IMAGES.clone()
+    x[0, 0, 0, 0] = math.nan
+    return x
+
+
+def build_then(attr, value, kind="lif"):
+    """Set a neuron attribute after building (the setters must check too)."""
+    layer = snnbp.LIF()
+    setattr(layer, attr, value)
+    return layer
+
+
+E, W, OK = "error", "warning", "ok"
+ROWS = [
+    # -- LIF / IF: settings --------------------------------------------------------------------
+    ("LIF leak 0", lambda: snnbp.LIF(leak=0), E, ValueError, ("leak", "(0, 1]")),
+    ("LIF leak above 1", lambda: snnbp.LIF(leak=1.5), E, ValueError, ("leak",)),
+    ("LIF leak NaN", lambda: snnbp.LIF(leak=math.nan), E, ValueError, ("leak",)),
+    ("LIF leak as string", lambda: snnbp.LIF(leak="0.9"), E, TypeError, ("leak", "number")),
+    ("LIF threshold 0", lambda: snnbp.LIF(threshold=0), E, ValueError, ("threshold", "> 0")),
+    ("LIF threshold inf", lambda: snnbp.LIF(threshold=math.inf), E, ValueError, ("threshold", "finite")),
+    ("LIF threshold negative", lambda: snnbp.LIF(threshold=-1.0), E, ValueError, ("threshold",)),
+    ("LIF unknown reset", lambda: snnbp.LIF(reset="soft"), E, ValueError, ("reset", "subtract")),
+    ("LIF unknown surrogate", lambda: snnbp.LIF(surrogate="relu"), E, ValueError, ("surrogate", "atan")),
+    ("LIF unknown backend", lambda: snnbp.LIF(backend="cuda"), E, ValueError, ("backend", "fused")),
+    ("LIF leak_correction None", lambda: snnbp.LIF(leak_correction=None), E, TypeError,
+     ("leak_correction", "True or False")),
+    ("LIF detach_leak 'no'", lambda: snnbp.LIF(detach_leak="no"), E, TypeError, ("detach_leak", "string")),
+    ("LIF record 1", lambda: snnbp.LIF(record=1), E, TypeError, ("record", "True or False")),
+    ("LIF setter threshold 0", lambda: build_then("threshold", 0.0), E, ValueError, ("threshold",)),
+    ("LIF setter leak_correction 'False'", lambda: build_then("leak_correction", "False"), E, TypeError,
+     ("leak_correction",)),
+    ("LIF setter surrogate unknown", lambda: build_then("surrogate", "tanh"), E, ValueError, ("surrogate",)),
+    ("IF threshold 0", lambda: snnbp.IF(threshold=0), E, ValueError, ("threshold",)),
+    ("LIFSettings reset", lambda: snnbp.neurons.LIFSettings(reset="hard"), E, ValueError, ("reset",)),
+    ("LIF numpy bool flag", lambda: snnbp.LIF(leak_correction=__import__("numpy").bool_(False)), OK),
+    ("LIF leak 1 (an IF neuron)", lambda: snnbp.LIF(leak=1), OK),
+    # -- LIF / IF: currents --------------------------------------------------------------------
+    ("LIF NaN current", lambda: snnbp.LIF()(torch.tensor([[0.5], [math.nan]])), E, ValueError,
+     ("current", "NaN")),
+    ("LIF inf current", lambda: snnbp.LIF()(torch.tensor([[math.inf]])), E, ValueError,
+     ("current", "infinite")),
+    ("LIF current without time axis", lambda: snnbp.LIF()(torch.ones(3)), E, ValueError, ("current", "[T, B")),
+    ("LIF current as list", lambda: snnbp.LIF()([[0.5]]), E, TypeError, ("current", "Tensor")),
+    ("LIF float64 current", lambda: snnbp.LIF()(CURRENT.double()), OK),
+    ("LIF integer current", lambda: snnbp.LIF()(torch.ones(4, 1, 2, dtype=torch.int64)), OK),
+    ("LIF batch size 1", lambda: snnbp.LIF()(CURRENT[:, :1]), OK),
+    ("LIF empty batch", lambda: snnbp.LIF()(torch.zeros(5, 0, 3)), OK),
+    ("LIF reference backend float64", lambda: snnbp.LIF(backend="reference")(CURRENT.double()), OK),
+    ("IF on a current", lambda: snnbp.IF()(CURRENT), OK),
+    # -- poisson_encode --------------------------------------------------------------------------
+    ("encode uint8 pixels", lambda: snnbp.poisson_encode((IMAGES * 255).to(torch.uint8), 4), E, ValueError,
+     ("x", "255", "[-1, 1]")),
+    ("encode int pixels 0..255", lambda: snnbp.poisson_encode((IMAGES * 255).long(), 4), E, ValueError,
+     ("x", "divide by 255")),
+    ("encode float pixels 0..255", lambda: snnbp.poisson_encode(IMAGES * 255, 4), W, UserWarning,
+     ("x", "[-1, 1]", "divide by 255")),
+    ("encode slightly above 1", lambda: snnbp.poisson_encode(IMAGES * 1.5, 4), W, UserWarning, ("[-1, 1]",)),
+    ("encode NaN", lambda: snnbp.poisson_encode(nan_images(), 4), E, ValueError, ("x", "NaN")),
+    ("encode steps 0", lambda: snnbp.poisson_encode(IMAGES, 0), E, ValueError, ("steps", ">= 1")),
+    ("encode steps float", lambda: snnbp.poisson_encode(IMAGES, 2.5), E, TypeError, ("steps", "integer")),
+    ("encode rate_scale 0", lambda: snnbp.poisson_encode(IMAGES, 2, rate_scale=0), E, ValueError, ("rate_scale",)),
+    ("encode signed 'False'", lambda: snnbp.poisson_encode(IMAGES, 2, signed="False"), E, TypeError,
+     ("signed", "True or False")),
+    ("encode generator 42", lambda: snnbp.poisson_encode(IMAGES, 2, generator=42), E, TypeError,
+     ("generator", "manual_seed(42)")),
+    ("encode numpy array", lambda: snnbp.poisson_encode(IMAGES.numpy(), 2), E, TypeError,
+     ("x", "torch.as_tensor")),
+    ("encode bool images", lambda: snnbp.poisson_encode(IMAGES > 0.5, 2), OK),
+    ("encode int 0/1 images", lambda: snnbp.poisson_encode((IMAGES > 0.5).long(), 2), OK),
+    ("encode [-1, 1] images", lambda: snnbp.poisson_encode(IMAGES * 2 - 1, 2), OK),
+    ("encode float64 images", lambda: snnbp.poisson_encode(IMAGES.double(), 2), OK),
+    ("encode empty batch", lambda: snnbp.poisson_encode(IMAGES[:0], 2), OK),
+    ("PoissonEncoder signed 'no'", lambda: snnbp.PoissonEncoder(3, signed="no"), E, TypeError, ("signed",)),
+    # -- build / custom / presets ---------------------------------------------------------------
+    ("build unknown model", lambda: snnbp.build("vgg16", "mnist"), E, ValueError, ("model", "vgg9")),
+    ("build unknown dataset", lambda: snnbp.build("lenet", "fashion"), E, ValueError, ("dataset", "mnist")),
+    ("build unknown preset", lambda: snnbp.build("lenet", "mnist", preset="fast"), E, ValueError,
+     ("preset", "modern")),
+    ("build spiking 'no'", lambda: snnbp.build("lenet", "mnist", spiking="no"), E, TypeError,
+     ("spiking", "True or False")),
+    ("build shortcuts 0", lambda: snnbp.build("resnet11", "cifar10", shortcuts=0), E, TypeError, ("shortcuts",)),
+    ("build detach_leak 'no'", lambda: snnbp.build("lenet", "mnist", detach_leak="no"), E, TypeError,
+     ("detach_leak",)),
+    ("build leak_correction 'yes'", lambda: snnbp.build("lenet", "mnist", leak_correction="yes"), E, TypeError,
+     ("leak_correction",)),
+    ("build threshold inf", lambda: snnbp.build("lenet", "mnist", threshold=math.inf), E, ValueError,
+     ("threshold", "finite")),
+    ("build lr 0", lambda: snnbp.build("lenet", "mnist", lr=0), E, ValueError, ("lr", "> 0")),
+    ("build lr negative", lambda: snnbp.build("lenet", "mnist", lr=-0.1), E, ValueError, ("lr",)),
+    ("build timesteps 0", lambda: snnbp.build("lenet", "mnist", timesteps=0), E, ValueError, ("timesteps",)),
+    ("build dropout 1", lambda: snnbp.build("vgg9", "cifar10", dropout=1.0), E, ValueError, ("dropout", "[0, 1)")),
+    ("build unknown field", lambda: snnbp.build("lenet", "mnist", learning_rate=0.1), E, TypeError,
+     ("learning_rate", "valid")),
+    ("build unknown loss", lambda: snnbp.build("lenet", "mnist", loss="l1"), E, ValueError,
+     ("loss", "cross_entropy")),
+    ("build unknown optimizer", lambda: snnbp.build("lenet", "mnist", optimizer="rmsprop"), E, ValueError,
+     ("optimizer", "adam")),
+    ("build batch_size 0", lambda: snnbp.build("lenet", "mnist", batch_size=0), E, ValueError, ("batch_size",)),
+    ("build init_rate 1", lambda: snnbp.build("lenet", "mnist", init_rate=1.0), E, ValueError, ("init_rate",)),
+    ("build momentum negative", lambda: snnbp.build("lenet", "mnist", momentum=-0.9), E, ValueError,
+     ("momentum",)),
+    ("build surrogate with parameters", lambda: snnbp.build("lenet", "mnist",
+                                                            surrogate=snnbp.surrogate.ATan(alpha=5.0)),
+     E, TypeError, ("surrogate", "by name")),
+    ("build surrogate instance Paper()",
+     lambda: _assert(snnbp.build("lenet", "mnist", surrogate=snnbp.surrogate.Paper()).config,
+                     surrogate="paper", leak_correction=True), OK),
+    ("build image_size 0", lambda: snnbp.build("vgg9", "digits", image_size=0), E, ValueError, ("image_size",)),
+    ("custom empty table", lambda: custom([], "digits"), E, TypeError, ("layers", "non-empty")),
+    ("presets.get unknown", lambda: presets.get("paper", "lenet", "imagenet"), E, ValueError, ("dataset",)),
+    ("build modern preset", lambda: snnbp.build("lenet", "mnist", preset="modern"), OK),
+    # -- a network's forward pass ---------------------------------------------------------------
+    ("net uint8 images", lambda: net()((IMAGES * 255).to(torch.uint8)), E, ValueError, ("x", "255")),
+    ("net float 0..255 images", lambda: net()(IMAGES * 255), W, UserWarning, ("x", "[-1, 1]")),
+    ("net NaN image", lambda: net()(nan_images()), E, ValueError, ("x", "NaN")),
+    ("net image without batch axis", lambda: net()(IMAGES[0]), E, ValueError, ("x", "unsqueeze(0)")),
+    ("net wrong channels", lambda: net()(torch.rand(2, 3, 8, 8)), E, ValueError, ("channels", "expects 1")),
+    ("net wrong size", lambda: net()(torch.rand(2, 1, 28, 28)), E, ValueError, ("size", "(8, 8)")),
+    ("net list input", lambda: net()(IMAGES.tolist()), E, TypeError, ("x", "Tensor")),
+    ("net huge timesteps", lambda: custom([FC(16)], "digits", timesteps=10**9)(IMAGES), E, MemoryError,
+     ("timesteps=1000000000", "fewer time steps")),
+    ("net float64 batch", lambda: net()(IMAGES.double()), OK),
+    ("net float16 batch", lambda: net()(IMAGES.half()), OK),
+    ("net int 0/1 images", lambda: net()((IMAGES > 0.5).long()), OK),
+    ("net batch size 1", lambda: net()(IMAGES[:1]), OK),
+    ("net empty batch", lambda: _assert_shape(net()(IMAGES[:0]), (0, 10)), OK),
+    ("net moved with .double()", lambda: _assert_dtype(net().double()(IMAGES), torch.float64), OK),
+    ("ANN twin forward", lambda: net(spiking=False)(IMAGES), OK),
+    # -- fit ---------------------------------------------------------------------------------------
+    ("fit empty train loader", lambda: fit(train_loader=loader(IMAGES[:0], LABELS[:0])), E, ValueError,
+     ("train_loader", "empty")),
+    ("fit empty test loader", lambda: fit(test_loader=loader(IMAGES[:0], LABELS[:0])), E, ValueError,
+     ("test_loader", "empty")),
+    ("fit labels 10..15", lambda: fit(train_loader=loader(labels=LABELS + 10)), E, ValueError,
+     ("labels", "[0, 9]", "10")),
+    ("fit negative labels", lambda: fit(train_loader=loader(labels=LABELS - 3)), E, ValueError,
+     ("labels", "-3")),
+    ("fit one-hot labels", lambda: fit(train_loader=loader(labels=torch.eye(10)[LABELS])), E, ValueError,
+     ("one-hot", "argmax")),
+    ("fit float labels", lambda: fit(train_loader=loader(labels=LABELS.float())), E, TypeError,
+     ("labels", ".long()")),
+    ("fit a tensor as loader", lambda: fit(train_loader=IMAGES), E, TypeError, ("train_loader", "DataLoader")),
+    ("fit batches without labels", lambda: fit(train_loader=[IMAGES]), E, TypeError, ("pair", "labels")),
+    ("fit images and labels of different counts",
+     lambda: fit(train_loader=[(IMAGES, LABELS[:4])]), E, ValueError, ("4 labels for 6 images",)),
+    ("fit epochs 0", lambda: fit(epochs=0), E, ValueError, ("epochs",)),
+    ("fit resume 'no'", lambda: train.fit(net(), loader(), loader(), epochs=1, resume="no"), E, TypeError,
+     ("resume",)),
+    ("fit not a model", lambda: train.fit("lenet", loader(), loader()), E, TypeError, ("model", "nn.Module")),
+    ("fit loader batch differs from config", lambda: fit(train_loader=loader(batch=2)), W, UserWarning,
+     ("batch_size", "loader")),
+    ("fit over an existing run", lambda: fit(out=run_folder(TMP())), E, FileExistsError,
+     ("already holds a run", "resume")),
+    ("fit resume with another T", lambda: fit(net(timesteps=5), out=run_folder(TMP()), resume=True, epochs=2),
+     E, ValueError, ("timesteps 3 -> 5",)),
+    ("fit resume with another lr", lambda: fit(net(lr=0.5), out=run_folder(TMP()), resume=True, epochs=2),
+     E, ValueError, ("lr",)),
+    ("fit resume with another preset", lambda: fit(net(preset="modern"), out=run_folder(TMP()), resume=True,
+                                                   epochs=2), E, ValueError, ("other settings",)),
+    ("fit batch size 1", lambda: fit(net(batch_size=1)), OK),
+    ("fit a list of batches", lambda: fit(train_loader=[(IMAGES, LABELS)], test_loader=[(IMAGES, LABELS)]), OK),
+    ("fit the ANN twin", lambda: fit(net(spiking=False)), OK),
+    ("fit resume with the same settings", lambda: fit(out=run_folder(TMP()), resume=True, epochs=2), OK),
+    # -- evaluate ------------------------------------------------------------------------------------
+    ("evaluate_accuracy labels 10..15", lambda: train.evaluate_accuracy(net(), loader(labels=LABELS + 10)),
+     E, ValueError, ("labels", "[0, 9]")),
+    ("evaluate_accuracy empty loader", lambda: train.evaluate_accuracy(net(), loader(IMAGES[:0], LABELS[:0])),
+     E, ValueError, ("loader", "empty")),
+    ("evaluate_accuracy generator without batches", lambda: train.evaluate_accuracy(net(), iter([])),
+     E, ValueError, ("no examples",)),
+    ("firing_rates empty loader", lambda: train.firing_rates(net(), []), E, ValueError, ("loader", "empty")),
+    ("analyse a plain Sequential", lambda: evaluate.analyse(torch.nn.Sequential(torch.nn.Flatten()), loader()),
+     E, TypeError, ("analyse", "snnbp network")),
+    ("analyse labels 10..15", lambda: evaluate.analyse(net(), loader(labels=LABELS + 10)), E, ValueError,
+     ("labels",)),
+    ("evaluate_accuracy batch of one", lambda: train.evaluate_accuracy(net(), loader(batch=1)), OK),
+    ("analyse the ANN twin", lambda: evaluate.analyse(net(spiking=False), loader()), OK),
+    # -- record --------------------------------------------------------------------------------------
+    ("record a model name", lambda: snnbp.record("vgg9").__enter__(), E, TypeError, ("model", "snnbp.build")),
+    ("record an ANN twin", lambda: snnbp.record(net(spiking=False)), E, ValueError, ("no spiking layers",)),
+    ("record a plain torch model", lambda: snnbp.record(torch.nn.Linear(2, 2)), E, ValueError,
+     ("no spiking layers",)),
+    ("record membranes 'yes'", lambda: snnbp.record(net(), membranes="yes"), E, TypeError, ("membranes",)),
+    ("record a network", lambda: _record(net()), OK),
+]
+
+
+def _assert(config, **want):
+    for k, v in want.items():
+        assert getattr(config, k) == v, (k, getattr(config, k))
+
+
+def _assert_shape(t, shape):
+    assert tuple(t.shape) == shape, t.shape
+
+
+def _assert_dtype(t, dtype):
+    assert t.dtype == dtype, t.dtype
+
+
+def _record(model):
+    with snnbp.record(model) as rec:
+        model(IMAGES)
+    assert rec.names[0] == "input" and rec.counts
+
+
+class TMP:
+    """The test's temporary folder (set by the fixture below), shared by the rows of one test."""
+
+    path = None
+
+    def __new__(cls):
+        return cls.path
+
+
+@pytest.fixture(autouse=True)
+def _tmp(tmp_path):
+    TMP.path = tmp_path
+    yield
+    TMP.path = None
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
+def test_api_mistake(row, mistake):
+    mistake(*row)
+
+
+def test_the_table_covers_every_kind_of_answer():
+    kinds = [r[2] for r in ROWS]
+    assert len(ROWS) >= 80 and kinds.count(OK) >= 15 and kinds.count(W) >= 3
