@@ -278,3 +278,11 @@ def test_self_check_cells_are_recognised():
     assert not is_self_check('x = 1\nassignments.check("a")')
     assert not is_self_check("def f(:")
     assert not is_self_check("")
+
+
+def test_list_without_names_lists_every_assignment(capsys):
+    from snnbp.assignments.__main__ import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}:" in out for name in ("lif_poisson", "surrogate_gradient", "deep_dropout"))

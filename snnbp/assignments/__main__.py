@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from .. import validate
 from . import ASSIGNMENTS, NAMES, release
 from ._cli import Parser, fail
 
@@ -11,7 +12,8 @@ COMMANDS = ("release", "list")
 
 def _list(argv: list[str]) -> int:
     parser = Parser(prog="python -m snnbp.assignments list", description="Print the questions and points.")
-    parser.add_argument("names", nargs="*", metavar="NAME", choices=NAMES,
+    # type=, not choices=: argparse checks an empty list against choices (Python < 3.12)
+    parser.add_argument("names", nargs="*", metavar="NAME", type=validate.choice_arg(NAMES),
                         help=f"assignments to list (default: all of {', '.join(NAMES)})")
     for name in parser.parse_args(argv).names or NAMES:
         assignment = ASSIGNMENTS[name]
