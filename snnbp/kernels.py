@@ -34,18 +34,21 @@ Taught in chapter 10 (``book/10_cost``).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
 from .surrogate import leak_correction_factor
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .neurons import LIFSettings
+__all__ = ["lif_scan", "supports", "CPU_BLOCK"]
 
-__all__ = ["lif_scan", "CPU_BLOCK"]
+#: What the scan reads from its ``settings``: a :class:`snnbp.neurons.LIFSettings` (this module does
+#: not import :mod:`snnbp.neurons`, which imports it) or anything with its fields ``leak``,
+#: ``threshold``, ``reset``, ``surrogate``, ``detach_leak``, ``leak_correction``.
+Settings = Any
 
 #: Neurons per block of the CPU scan. The scan runs the whole time loop on one block of neurons
 #: before the next, so the block's membrane stays in cache. 2**15 is PyTorch's parallel grain
@@ -53,6 +56,25 @@ __all__ = ["lif_scan", "CPU_BLOCK"]
 #: 5-8x faster for a VGG9 step on 2 busy cores than 2**17 (benchmarks/README.md). (Sharing the
 #: blocks out over Python threads measured no faster: the GIL.) GPUs: one block.
 CPU_BLOCK = 1 << 15
+
+
+def supports(settings: Settings) -> str | None:
+    """Why the fused scan cannot run ``settings``, or None when it can: what it supports, declared.
+
+    It runs float leaks and thresholds (a tensor, e.g. a learnable leak, needs autograd through
+    the loop) and surrogates whose self-description it can trust: ``needs_membrane = False`` only
+    with a :meth:`~snnbp.surrogate.Surrogate.spike_scale` (:func:`snnbp.surrogate.register`
+    checks this for registered ones). :class:`~snnbp.neurons.LIF` runs the reference loop instead
+    when this gives a reason. One call per layer call, no per-step work.
+    """
+    for name in ("leak", "threshold"):
+        if isinstance(getattr(settings, name), torch.Tensor):
+            return f"{name} is a tensor (the scan's backward has no gradient for it)"
+    rule = settings.surrogate
+    if not rule.needs_membrane and rule.spike_scale(settings.threshold) is None:
+        return (f"surrogate {rule!r} says needs_membrane=False but gives no spike_scale, so its grad "
+                f"would get no membrane")
+    return None
 
 
 def _blocks(width: int, device: torch.device) -> list[slice]:
@@ -87,7 +109,7 @@ def _next_float_up(x: float) -> float:
 
 # -- forward -------------------------------------------------------------------------------------
 
-def _forward_block(cur, spikes, membrane, fired, factor, p: LIFSettings, scratch):
+def _forward_block(cur, spikes, membrane, fired, factor, p: Settings, scratch):
     """The forward time loop on one block of neurons: ``cur``, ``spikes``, ... are ``[T, n]`` views."""
     if p.reset == "zero":
         _forward_zero(cur, spikes, membrane, p.leak, p.threshold, scratch)
@@ -138,7 +160,7 @@ def _forward_subtract(cur, spikes, membrane, leak, threshold):
 
 # -- backward ------------------------------------------------------------------------------------
 
-def _backward_block(grad, grad_h, fired, membrane, ng, p: LIFSettings):
+def _backward_block(grad, grad_h, fired, membrane, ng, p: Settings):
     r"""The backward recursion on one block: fills ``grad_h`` = :math:`\partial L/\partial H` ``[T, n]``."""
     steps = fired.shape[0]
     spikes = fired.float()                                    # s [T, n], 0.0 or 1.0
@@ -261,51 +283,73 @@ class _SpikeOnly:
         return self.scale
 
 
-def _plain(leak, threshold, reset, scale, detach_leak, leak_correction) -> SimpleNamespace:
+#: The settings the operators take as plain arguments, in order, with their types: the one place
+#: their argument list is written (the schemas, :func:`_op_settings` and :func:`_plain` read it).
+#: ``scale`` is the surrogate's :meth:`~snnbp.surrogate.Surrogate.spike_scale`.
+_OP_SETTINGS = (("leak", float), ("threshold", float), ("reset", str), ("scale", float),
+                ("detach_leak", bool), ("leak_correction", bool))
+_ARGS = ", ".join(f"{kind.__name__} {name}" for name, kind in _OP_SETTINGS)
+
+
+def _op_settings(p, scale: float) -> tuple:
+    """``settings`` (and the surrogate's ``scale``) as the operators' plain arguments."""
+    values = {"scale": scale} | {name: getattr(p, name) for name, _ in _OP_SETTINGS if name != "scale"}
+    return tuple(kind(values[name]) for name, kind in _OP_SETTINGS)
+
+
+def _plain(args) -> SimpleNamespace:
     """The settings the scan reads, from the operators' plain arguments."""
-    return SimpleNamespace(leak=leak, threshold=threshold, reset=reset, surrogate=_SpikeOnly(scale),
-                           detach_leak=detach_leak, leak_correction=leak_correction)
+    values = dict(zip((name for name, _ in _OP_SETTINGS), args))
+    return SimpleNamespace(**values, surrogate=_SpikeOnly(values.pop("scale")))
 
 
-_HAS_CUSTOM_OP = hasattr(torch.library, "custom_op")                # torch >= 2.4
-_custom_op = torch.library.custom_op if _HAS_CUSTOM_OP else (lambda name, mutates_args: lambda fn: fn)
+def _can_define_ops() -> bool:
+    """torch.library.custom_op with an explicit schema: torch >= 2.4."""
+    return (hasattr(torch.library, "custom_op")
+            and "schema" in inspect.signature(torch.library.custom_op).parameters)
 
 
-@_custom_op("snnbp::lif_scan", mutates_args=())
-def _scan_op(cur: torch.Tensor, leak: float, threshold: float, reset: str, scale: float, detach_leak: bool,
-             leak_correction: bool, needs_grad: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
-    spikes, _, fired, factor = _forward(cur, p, False, needs_grad)
+_HAS_CUSTOM_OP = _can_define_ops()
+_custom_op = torch.library.custom_op if _HAS_CUSTOM_OP else (lambda name, **kwargs: lambda fn: fn)
+
+
+@_custom_op("snnbp::lif_scan", mutates_args=(),
+            schema=f"(Tensor cur, {_ARGS}, bool needs_grad) -> (Tensor, Tensor, Tensor)")
+def _scan_op(cur: torch.Tensor, *args):
+    *settings, needs_grad = args
+    spikes, _, fired, factor = _forward(cur, _plain(settings), False, needs_grad)
     none = cur.new_empty(0)
     return spikes, none.bool() if fired is None else fired, none.float() if factor is None else factor
 
 
-def _scan_op_fake(cur, leak, threshold, reset, scale, detach_leak, leak_correction, needs_grad):
+def _scan_op_fake(cur, *args):
+    *settings, needs_grad = args
     fired = cur.new_empty(cur.shape if needs_grad else (0,), dtype=torch.bool)
-    factor = cur.new_empty((cur.shape[1],) if (needs_grad and leak_correction) else (0,), dtype=torch.float32)
+    factor_shape = (cur.shape[1],) if (needs_grad and _plain(settings).leak_correction) else (0,)
+    factor = cur.new_empty(factor_shape, dtype=torch.float32)
     return torch.empty_like(cur, memory_format=torch.contiguous_format), fired, factor
 
 
-@_custom_op("snnbp::lif_scan_backward", mutates_args=())
-def _scan_backward_op(grad: torch.Tensor, fired: torch.Tensor, factor: torch.Tensor, leak: float, threshold: float,
-                      reset: str, scale: float, detach_leak: bool, leak_correction: bool) -> torch.Tensor:
-    p = _plain(leak, threshold, reset, scale, detach_leak, leak_correction)
-    return _backward(grad, fired, None, factor if leak_correction else None, p)
+@_custom_op("snnbp::lif_scan_backward", mutates_args=(),
+            schema=f"(Tensor grad, Tensor fired, Tensor factor, {_ARGS}) -> Tensor")
+def _scan_backward_op(grad: torch.Tensor, fired: torch.Tensor, factor: torch.Tensor, *settings):
+    p = _plain(settings)
+    return _backward(grad, fired, None, factor if p.leak_correction else None, p)
 
 
-def _scan_backward_op_fake(grad, fired, factor, leak, threshold, reset, scale, detach_leak, leak_correction):
+def _scan_backward_op_fake(grad, fired, factor, *settings):
     return torch.empty_like(fired, dtype=torch.float32, memory_format=torch.contiguous_format)
 
 
 def _setup(ctx, inputs, output):
-    ctx.args = inputs[1:7]
+    ctx.settings = inputs[1:1 + len(_OP_SETTINGS)]
     ctx.save_for_backward(output[1], output[2])
 
 
 def _scan_op_backward(ctx, grad_spikes, _grad_fired, _grad_factor):
     fired, factor = ctx.saved_tensors
-    grad_h = torch.ops.snnbp.lif_scan_backward(grad_spikes, fired, factor, *ctx.args)
-    return (grad_h.to(grad_spikes.dtype),) + (None,) * 7
+    grad_h = torch.ops.snnbp.lif_scan_backward(grad_spikes, fired, factor, *ctx.settings)
+    return (grad_h.to(grad_spikes.dtype),) + (None,) * (len(_OP_SETTINGS) + 1)   # settings, needs_grad
 
 
 if _HAS_CUSTOM_OP:
@@ -315,20 +359,23 @@ if _HAS_CUSTOM_OP:
 
 
 @torch.compiler.disable
-def _scan_function(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool, needs_grad: bool):
+def _scan_function(current: torch.Tensor, settings: Settings, keep_membrane: bool, needs_grad: bool):
     return _LIFScan.apply(current, settings, keep_membrane, needs_grad)
 
 
-def lif_scan(current: torch.Tensor, settings: LIFSettings, keep_membrane: bool = False):
+def lif_scan(current: torch.Tensor, settings: Settings, keep_membrane: bool = False):
     """Spikes ``[T, ...]`` (and the membrane :math:`H` ``[T, ...]`` if ``keep_membrane``, else None)
     of LIF neurons with ``settings`` driven by ``current`` ``[T, ...]``: the numbers of
-    :func:`snnbp.neurons.lif_reference`, computed by the fused scan."""
+    :func:`snnbp.neurons.lif_reference`, computed by the fused scan. ``settings`` must be ones it
+    :func:`supports` (a ``ValueError`` says why not)."""
+    reason = supports(settings)
+    if reason is not None:
+        raise ValueError(f"the fused LIF scan does not support these settings: {reason}; "
+                         f"use snnbp.neurons.lif_reference (LIF(backend='reference'))")
     needs_grad = torch.is_grad_enabled() and current.requires_grad
-    p = settings
-    scale = p.surrogate.spike_scale(p.threshold)
+    scale = settings.surrogate.spike_scale(settings.threshold)
     if scale is None or keep_membrane or not _HAS_CUSTOM_OP:   # any surrogate, or the membrane: one autograd node
-        return _scan_function(current, p, keep_membrane, needs_grad)
+        return _scan_function(current, settings, keep_membrane, needs_grad)
     cur, layout = _flat(current)
-    spikes, _, _ = torch.ops.snnbp.lif_scan(cur, float(p.leak), float(p.threshold), p.reset, float(scale),
-                                            bool(p.detach_leak), bool(p.leak_correction), needs_grad)
+    spikes, _, _ = torch.ops.snnbp.lif_scan(cur, *_op_settings(settings, scale), needs_grad)
     return _unlay(spikes, *layout), None

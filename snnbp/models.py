@@ -400,8 +400,10 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
 
     ``timesteps``, ``dropout`` and any other :class:`~snnbp.presets.Preset` field given in
     ``overrides`` (e.g. ``surrogate="atan"``, ``leak_correction=False``) replace the preset's.
-    The leak correction belongs to the paper's derivative: choosing another ``surrogate`` turns it
-    off unless ``leak_correction`` is given too (its :math:`NG = 0` would silence neurons that never fired).
+    A chosen ``surrogate`` brings its own rule (:func:`snnbp.surrogate.defaults`): the paper's
+    comes with the leak correction and the detached leak, any other with neither (its
+    :math:`NG = 0` would silence neurons that never fired); ``leak_correction`` or
+    ``detach_leak`` given too win.
     ``shortcuts=False`` builds a residual network's plain twin: the same layers without shortcuts.
     ``image_size``: the side of the input images if not the dataset's (e.g. ``16`` for 8x8 digits
     scaled up, so that a deep network's pooling does not shrink them below 1x1).
@@ -442,9 +444,9 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
         validate.count("timesteps", timesteps)
     if dropout is not None:
         validate.probability("dropout", dropout)
-    if getattr(overrides.get("surrogate"), "name", overrides.get("surrogate", "paper")) != "paper":
-        overrides.setdefault("leak_correction", False)
-        overrides.setdefault("detach_leak", False)
+    if overrides.get("surrogate") is not None:        # a chosen surrogate brings its rule (LIF.defaults)
+        for field, value in LIF.defaults(overrides["surrogate"]).items():
+            overrides.setdefault(field, value)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
     return Network(name, dataset, config, spiking=spiking, backend=backend, layers=tuple(layers), shortcuts=shortcuts,
                    image_size=image_size)

@@ -25,7 +25,12 @@ the gradient arriving at the spike output is multiplied at every step by :math:`
 Two implementations give the same numbers: ``backend="fused"`` (default) runs the whole time
 loop in one autograd node with a hand-written backward (:mod:`snnbp.kernels`);
 ``backend="reference"`` is :func:`lif_reference`, which autograd differentiates, kept to test the
-fused one against.
+fused one against (and run for settings the fused scan does not support, :func:`snnbp.kernels.supports`).
+
+The neuron's contract, for a subclass: the settings of one call come from :meth:`LIF.dynamics`
+(override it to make a setting learnable: a tensor ``leak``, run on the reference loop); which
+leak correction and detached leak a surrogate brings is :func:`snnbp.surrogate.defaults`
+(:meth:`LIF.defaults` for a subclass's own rule, as :class:`IF` has).
 
 Taught in chapter 02 (``book/02_lif_neuron``); the derivative in chapter 04, the fused scan in chapter 10.
 """
@@ -36,10 +41,10 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from . import validate
+from . import kernels, validate
 from . import surrogate as _surrogate
 from .kernels import lif_scan as lif_fused
-from .surrogate import leak_correction_factor
+from .surrogate import DEFAULT, leak_correction_factor
 
 __all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "leak_correction_factor", "lif_step",
            "lif_reference", "lif_fused"]
@@ -52,28 +57,44 @@ BACKENDS = ("fused", "reference")
 class LIFSettings:
     """What a layer of LIF neurons computes: its dynamics and its backward rule (checked here).
 
-    ``leak`` :math:`\\lambda \\in (0, 1]`, ``threshold`` :math:`V_{th} > 0`, ``reset`` (``"zero"``
-    or ``"subtract"``), ``surrogate`` (a :class:`~snnbp.surrogate.Surrogate` or its name),
-    ``detach_leak`` (the leak is identity in the backward pass) and ``leak_correction`` (multiply
-    the spike-output gradient by :math:`NG`). Example: ``LIFSettings(leak=1.0, threshold=0.75)``.
+    ``leak`` :math:`\\lambda \\in (0, 1]` (or a 0-dimensional float tensor: a learnable leak, whose
+    range is then the caller's to keep, run by the reference loop), ``threshold`` :math:`V_{th} > 0`,
+    ``reset`` (``"zero"`` or ``"subtract"``), ``surrogate`` (a :class:`~snnbp.surrogate.Surrogate`
+    or its name), ``detach_leak`` (the leak is identity in the backward pass) and
+    ``leak_correction`` (multiply the spike-output gradient by :math:`NG`); those two left at
+    :data:`~snnbp.surrogate.DEFAULT` take the surrogate's (:func:`snnbp.surrogate.defaults`).
+    Example: ``LIFSettings(leak=1.0, threshold=0.75)``. ``replace`` changes the fields it is given
+    and keeps the others (as they are, not re-derived from a new surrogate).
     """
 
-    leak: float = 0.99
+    leak: float | torch.Tensor = 0.99
     threshold: float = 1.0
     reset: str = "zero"
     surrogate: _surrogate.Surrogate = _surrogate.Paper()
-    detach_leak: bool = True
-    leak_correction: bool = True
+    detach_leak: bool = DEFAULT
+    leak_correction: bool = DEFAULT
 
     def __post_init__(self):
-        check = {"leak": lambda v: validate.leak("leak", v), "threshold": lambda v: validate.positive("threshold", v),
+        check = {"leak": _leak, "threshold": lambda v: validate.positive("threshold", v),
                  "reset": lambda v: validate.choice("reset", v, RESETS), "surrogate": _surrogate.get,
                  "detach_leak": lambda v: validate.flag("detach_leak", v),
                  "leak_correction": lambda v: validate.flag("leak_correction", v)}
+        given = {name: getattr(self, name) for name in check}
+        given.update({k: v for k, v in _surrogate.defaults(given["surrogate"]).items() if given[k] is DEFAULT})
         for name, fix in check.items():
-            object.__setattr__(self, name, fix(getattr(self, name)))
+            object.__setattr__(self, name, fix(given[name]))
 
     replace = replace
+
+
+def _leak(value):
+    """A leak factor (:func:`snnbp.validate.leak`), or a 0-dimensional float tensor (a learnable leak)."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 0 or not value.is_floating_point():
+            raise ValueError(f"a tensor leak must be a 0-dimensional float tensor (one learnable leak per layer), "
+                             f"got shape {tuple(value.shape)} and dtype {value.dtype}")
+        return value
+    return validate.leak("leak", value)
 
 
 # -- one time step, in four named parts ----------------------------------------------------------
@@ -136,7 +157,8 @@ def lif_reference(current: torch.Tensor, p: LIFSettings):
         membranes.append(h)
     spikes, membranes = torch.stack(spikes), torch.stack(membranes)
     if p.leak_correction:                                     # NG: known only after the last step
-        spikes = _ScaleGrad.apply(spikes, leak_correction_factor(spikes.detach(), p.leak))
+        lam = p.leak.detach() if isinstance(p.leak, torch.Tensor) else p.leak
+        spikes = _ScaleGrad.apply(spikes, leak_correction_factor(spikes.detach(), lam))
     return spikes.to(current.dtype), membranes
 
 
@@ -166,14 +188,21 @@ class LIF(nn.Module):
         surrogate: a name from :data:`snnbp.surrogate.NAMES` or a :class:`~snnbp.surrogate.Surrogate`.
         leak_correction: multiply the spike-output gradient by the paper's :math:`NG` (part of the paper's
             rule; :math:`NG = 0` for a neuron that never fired, which silences smooth surrogates).
+            Default: the surrogate's (:func:`snnbp.surrogate.defaults`: True for ``"paper"``, False
+            for the others, as in :func:`snnbp.build`).
         record: keep ``.membrane`` (:math:`H`, after integration, before reset) and ``.spikes``
             of the last call, detached, for plotting.
-        detach_leak: treat the leak as identity in the backward pass. Default: True for the
-            ``"paper"`` surrogate (as in the authors' scripts), False for the others.
+        detach_leak: treat the leak as identity in the backward pass. Default: the surrogate's
+            (True for ``"paper"``, as in the authors' scripts, False for the others).
         backend: ``"fused"`` (one autograd node for all T steps) or ``"reference"`` (per-step autograd).
+            The fused backend runs the reference loop, silently, for settings the fused scan does not
+            support (:func:`snnbp.kernels.supports` says why: e.g. a tensor leak).
 
     All but ``record`` and ``backend`` live in ``.settings`` (a :class:`LIFSettings`); ``.leak``,
-    ``.threshold``, ... read and replace its fields.
+    ``.threshold``, ... read and replace its fields. Assigning ``.surrogate`` also sets
+    ``leak_correction`` and ``detach_leak`` to that surrogate's defaults (:meth:`defaults`), whatever
+    they were: set them after the surrogate to keep other values. An explicit argument (or an
+    assignment after the surrogate's) always wins.
 
     Example::
 
@@ -186,17 +215,35 @@ class LIF(nn.Module):
     leak = _setting("leak")
     threshold = _setting("threshold")
     reset = _setting("reset")
-    surrogate = _setting("surrogate")
     detach_leak = _setting("detach_leak")
     leak_correction = _setting("leak_correction")
 
+    @property
+    def surrogate(self) -> _surrogate.Surrogate:
+        """``settings.surrogate``; assigning one replaces ``settings`` with that surrogate and its
+        :meth:`defaults` for ``leak_correction`` and ``detach_leak``."""
+        return self.settings.surrogate
+
+    @surrogate.setter
+    def surrogate(self, value):
+        rule = _surrogate.get(value)
+        self.settings = self.settings.replace(surrogate=rule, **self.defaults(rule))
+
+    @classmethod
+    def defaults(cls, surrogate: str | _surrogate.Surrogate) -> dict[str, bool]:
+        """The ``leak_correction`` and ``detach_leak`` that ``surrogate`` brings to this kind of neuron:
+        :func:`snnbp.surrogate.defaults` (a subclass with a fixed rule overrides this, as :class:`IF`)."""
+        return _surrogate.defaults(surrogate)
+
     def __init__(self, leak: float = 0.99, threshold: float = 1.0, reset: str = "zero",
-                 surrogate: str | _surrogate.Surrogate = "paper", leak_correction: bool = True,
-                 record: bool = False, *, detach_leak: bool | None = None, backend: str = "fused"):
+                 surrogate: str | _surrogate.Surrogate = "paper", leak_correction: bool = DEFAULT,
+                 record: bool = False, *, detach_leak: bool = DEFAULT, backend: str = "fused"):
         super().__init__()
         rule = _surrogate.get(surrogate)
-        detach_leak = isinstance(rule, _surrogate.Paper) if detach_leak is None else detach_leak
-        self.settings = LIFSettings(leak, threshold, reset, rule, detach_leak, leak_correction)
+        # detach_leak=None (its default before DEFAULT) still means the surrogate's default
+        given = {"leak_correction": leak_correction, "detach_leak": DEFAULT if detach_leak is None else detach_leak}
+        flags = {k: v for k, v in self.defaults(rule).items() if given[k] is DEFAULT}
+        self.settings = LIFSettings(leak, threshold, reset, rule, **{**given, **flags})
         self.record = validate.flag("record", record)
         self.backend = validate.choice("backend", backend, BACKENDS)
         self.membrane: torch.Tensor | None = None
@@ -215,13 +262,19 @@ class LIF(nn.Module):
             validate.tensor("current", current)
         if not current.is_floating_point():
             current = validate.as_float("current", current)
-        if self.backend == "fused":
-            spikes, membrane = lif_fused(current, self.settings, keep_membrane=self.record)
+        p = self.dynamics()
+        if self.backend == "fused" and kernels.supports(p) is None:
+            spikes, membrane = lif_fused(current, p, keep_membrane=self.record)
         else:
-            spikes, membrane = lif_reference(current, self.settings)
+            spikes, membrane = lif_reference(current, p)
         if self.record:
             self.membrane, self.spikes = membrane.detach(), spikes.detach()
         return spikes
+
+    def dynamics(self) -> LIFSettings:
+        """The settings one call runs with: ``.settings``. A subclass with learnable settings returns
+        them here, e.g. ``self.settings.replace(leak=torch.sigmoid(self.raw_leak))``."""
+        return self.settings
 
     @torch.no_grad()
     def step(self, v: torch.Tensor, current: torch.Tensor):
@@ -230,7 +283,7 @@ class LIF(nn.Module):
         Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes, and the
         membrane after integration :math:`H = V + I`; all of ``current``'s shape.
         """
-        return lif_step(v, current, self.settings)
+        return lif_step(v, current, self.dynamics())
 
     def extra_repr(self) -> str:
         return (f"leak={self.leak}, threshold={self.threshold}, reset={self.reset!r}, "
@@ -253,3 +306,9 @@ class IF(LIF):
                  leak_correction: bool = False, record: bool = False, *, backend: str = "fused"):
         super().__init__(leak=1.0, threshold=threshold, reset=reset, surrogate=surrogate,
                          leak_correction=leak_correction, record=record, backend=backend)
+
+    @classmethod
+    def defaults(cls, surrogate: str | _surrogate.Surrogate) -> dict[str, bool]:
+        """An IF neuron's rule is fixed whatever the surrogate: no leak correction (there is no
+        leak to correct), and the leak (1) is not detached (it makes no difference at 1)."""
+        return {"leak_correction": False, "detach_leak": False}

@@ -13,7 +13,13 @@ the forward pass and changes only the backward pass. Choose one by name::
     snnbp.surrogate.FastSigmoid(slope=10) # or an instance with other parameters
 
 ``u = V - V_th`` below is the distance to threshold. The paper's rule has a second part, the
-leak correction :math:`NG` of a LIF layer's spike output (:func:`leak_correction_factor`).
+leak correction :math:`NG` of a LIF layer's spike output (:func:`leak_correction_factor`), and a
+detached leak; :func:`defaults` is the one place that says which surrogate brings them (the
+paper's), for :class:`~snnbp.neurons.LIF`, its ``.surrogate`` setter and :func:`snnbp.build`.
+
+A new surrogate is a :class:`Surrogate` subclass; :func:`register` checks its self-description
+and makes it available by name (``LIF(surrogate="box")``, ``build(..., surrogate="box")``, a run
+folder's ``config.json``). An unregistered instance works in a :class:`~snnbp.neurons.LIF` too.
 
 Taught in chapter 04 (``book/04_derivative``); chapter 11 maps these onto snnTorch's surrogates.
 """
@@ -26,15 +32,16 @@ import torch
 from . import validate
 
 __all__ = ["Surrogate", "Paper", "StraightThrough", "FastSigmoid", "ATan", "Sigmoid",
-           "NAMES", "get", "spike", "leak_correction_factor"]
+           "NAMES", "get", "register", "defaults", "DEFAULT", "spike", "leak_correction_factor"]
 
 
 class Surrogate:
     """A spike function's backward rule: :meth:`grad` returns :math:`\\partial s / \\partial V`.
 
     ``needs_membrane`` is False when the rule depends on the spikes alone, so the fused neuron
-    can save only the (boolean) spikes for the backward pass. A subclass gives :meth:`grad`, and
-    :meth:`spike_scale` when its rule is a constant times the spikes.
+    can save only the (boolean) spikes for the backward pass; such a rule must then give
+    :meth:`spike_scale` (a constant times the spikes). A subclass gives ``name`` and :meth:`grad`.
+    :func:`register` checks all this and makes the class available by name.
 
     Example: a rectangular window of half-width ``w`` around the threshold::
 
@@ -45,7 +52,8 @@ class Surrogate:
             def grad(self, membrane, spikes, threshold):
                 return ((membrane - threshold).abs() < self.width).to(membrane.dtype) / (2 * self.width)
 
-        snnbp.LIF(surrogate=Box())
+        snnbp.LIF(surrogate=Box())                 # an instance, or
+        snnbp.surrogate.register(Box)               # by name: LIF(surrogate="box"), build(..., surrogate="box")
     """
 
     name: str = "surrogate"
@@ -68,6 +76,66 @@ class Surrogate:
         return f"{type(self).__name__}({params})"
 
 
+_REGISTRY: dict[str, type[Surrogate]] = {}
+#: The registered surrogates' names, in the order they were registered (:func:`register`).
+NAMES: tuple[str, ...] = ()
+
+
+def _description_problem(cls) -> str | None:
+    """What is wrong with a surrogate class's self-description, or None."""
+    if not (isinstance(cls, type) and issubclass(cls, Surrogate)):
+        return f"{cls!r} is not a subclass of snnbp.surrogate.Surrogate"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name or name == Surrogate.name:
+        return "it has no name of its own: set the class attribute name = '...' (how LIF and build will call it)"
+    if not callable(getattr(cls, "grad", None)) or cls.grad is Surrogate.grad:
+        return "it has no grad(membrane, spikes, threshold) method: the backward rule dS/dV"
+    if not isinstance(cls.needs_membrane, bool):
+        return f"needs_membrane must be True or False, got {cls.needs_membrane!r}"
+    try:
+        rule = cls()
+    except TypeError as error:
+        return f"{cls.__name__}() failed ({error}): a surrogate taken by name is made without arguments"
+    threshold, spikes = 2.0, torch.tensor([0.0, 1.0])
+    if cls.needs_membrane:
+        grad = rule.grad(torch.tensor([1.5, 2.5]), spikes, threshold)
+        if not isinstance(grad, torch.Tensor) or grad.shape != spikes.shape:
+            return f"grad must return a tensor of the membrane's shape, got {grad!r}"
+        return None
+    scale = rule.spike_scale(threshold)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+        return (f"needs_membrane=False says the rule depends on the spikes alone, so spike_scale(threshold) "
+                f"must return the constant c of dS/dV = c * spikes, got {scale!r}; or set needs_membrane = True")
+    try:
+        grad = rule.grad(None, spikes, threshold)
+    except Exception as error:                               # noqa: BLE001 - reported, with what to fix
+        return (f"needs_membrane=False, but grad(None, spikes, threshold) failed ({type(error).__name__}: "
+                f"{error}); a rule that reads the membrane must set needs_membrane = True")
+    if not isinstance(grad, torch.Tensor) or not torch.allclose(grad.float(), scale * spikes):
+        return (f"needs_membrane=False: grad(None, spikes, threshold) must equal spike_scale(threshold) * spikes "
+                f"= {(scale * spikes).tolist()}, got {grad!r}")
+    return None
+
+
+def register(cls: type[Surrogate]) -> type[Surrogate]:
+    """Make a :class:`Surrogate` subclass available by its ``name`` (in :data:`NAMES`), after checking
+    its self-description: a ``name`` of its own (not taken), a ``grad`` method, a made-without-arguments
+    instance, and for ``needs_membrane = False`` a ``spike_scale`` that returns the number :math:`c` with
+    ``grad(None, s, V_th) == c * s``. Otherwise a ``TypeError`` (``ValueError`` for a taken name)
+    says what to fix. Usable as a decorator; returns ``cls``."""
+    global NAMES
+    problem = _description_problem(cls)
+    if problem is not None:
+        raise TypeError(f"cannot register surrogate {getattr(cls, '__name__', cls)!r}: {problem}")
+    if _REGISTRY.get(cls.name, cls) is not cls:
+        raise ValueError(f"cannot register surrogate {cls.__name__!r}: the name {cls.name!r} is taken by "
+                         f"{_REGISTRY[cls.name].__name__}; choose another name")
+    _REGISTRY[cls.name] = cls
+    NAMES = tuple(_REGISTRY)
+    return cls
+
+
+@register
 class Paper(Surrogate):
     r"""The paper's approximate derivative of a spiking neuron seen as a rate unit.
 
@@ -97,6 +165,7 @@ class Paper(Surrogate):
         return 1.0 / threshold
 
 
+@register
 class StraightThrough(Surrogate):
     r"""Straight-through at the neurons that fired, unscaled: :math:`\partial s/\partial V = s`.
 
@@ -113,6 +182,7 @@ class StraightThrough(Surrogate):
         return 1.0
 
 
+@register
 class FastSigmoid(Surrogate):
     r"""Fast sigmoid (SuperSpike, Zenke & Ganguli 2018):
     :math:`\partial s/\partial V = 1 / (1 + k|u|)^2`, slope :math:`k` (default 25, as snnTorch).
@@ -129,6 +199,7 @@ class FastSigmoid(Surrogate):
         return 1.0 / (1.0 + self.slope * (membrane - threshold).abs()) ** 2
 
 
+@register
 class ATan(Surrogate):
     r"""Arc-tangent (Fang et al. 2021):
     :math:`\partial s/\partial V = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha u)^2}`, default :math:`\alpha = 2`."""
@@ -143,6 +214,7 @@ class ATan(Surrogate):
         return (self.alpha / 2) / (1 + (math.pi / 2 * self.alpha * u) ** 2)
 
 
+@register
 class Sigmoid(Surrogate):
     r"""Logistic sigmoid: :math:`\partial s/\partial V = k\,\sigma(ku)(1-\sigma(ku))`, slope
     :math:`k` (default 25, as snnTorch)."""
@@ -157,15 +229,40 @@ class Sigmoid(Surrogate):
         return self.slope * sig * (1 - sig)
 
 
-_REGISTRY = {cls.name: cls for cls in (Paper, StraightThrough, FastSigmoid, ATan, Sigmoid)}
-NAMES: tuple[str, ...] = tuple(_REGISTRY)
-
-
 def get(surrogate: str | Surrogate) -> Surrogate:
     """Return a surrogate instance from its name (one of :data:`NAMES`) or pass an instance through."""
     if isinstance(surrogate, Surrogate):
         return surrogate
     return _REGISTRY[validate.choice("surrogate", surrogate, NAMES)]()
+
+
+class _Default:
+    """The value of an argument left to the surrogate's default (:data:`DEFAULT`)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: "The surrogate's default" for ``leak_correction`` and ``detach_leak`` (see :func:`defaults`):
+#: the default value of those arguments of :class:`~snnbp.neurons.LIF` and ``LIFSettings``.
+DEFAULT = _Default()
+
+
+def defaults(surrogate: str | Surrogate) -> dict[str, bool]:
+    """The backward rule's other two settings that come with a surrogate: the one place of this policy.
+
+    The paper's rule (:class:`Paper`) comes with its leak correction :math:`NG` and a detached leak
+    (``{"leak_correction": True, "detach_leak": True}``, as in the authors' scripts); any other
+    surrogate with neither (``False``, ``False``): :math:`NG = 0` for a neuron that never fired would
+    silence a smooth surrogate's gradient there, and the exact leak is the usual BPTT. Used by
+    :class:`~snnbp.neurons.LIF` for the arguments left at :data:`DEFAULT`, by its ``.surrogate``
+    setter, and by :func:`snnbp.build` when ``surrogate`` is given. Example::
+
+        >>> defaults("atan")
+        {'leak_correction': False, 'detach_leak': False}
+    """
+    paper = isinstance(get(surrogate), Paper)
+    return {"leak_correction": paper, "detach_leak": paper}
 
 
 class _Spike(torch.autograd.Function):

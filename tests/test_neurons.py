@@ -101,15 +101,15 @@ def test_settings_are_checked_and_shared_by_the_attributes():
     assert neuron.leak == 0.9
 
 
-@pytest.mark.parametrize("backend", ["fused", "reference"])
-def test_backends_record_the_same_membrane(backend):
+def test_backends_record_the_same_membrane():
     torch.manual_seed(2)
     current = torch.rand(20, 2, 3)
     ref = LIF(record=True, backend="reference")
     ref(current)
-    other = LIF(record=True, backend=backend)
-    other(current)
-    assert torch.allclose(other.membrane, ref.membrane) and torch.equal(other.spikes, ref.spikes)
+    fused = LIF(record=True, backend="fused")
+    fused(current)
+    assert torch.allclose(fused.membrane, ref.membrane) and torch.equal(fused.spikes, ref.spikes)
+    assert ref.spikes.sum() > 0 and (ref.membrane > ref.threshold).any()
 
 
 # --- snnTorch (only these tests need it) ----------------------------------------------------
@@ -234,7 +234,8 @@ def test_fused_gradients_equal_reference(name, reset, leak_correction):
 
 def test_leak_correction_zeroes_the_gradient_of_silent_neurons():
     # NG = 0 where a neuron never fired: harmless for the paper's rule (s = 0 there anyway), but it
-    # silences smooth surrogates, so build() turns the correction off when another surrogate is chosen.
+    # silences smooth surrogates, so another surrogate comes without the correction unless asked for
+    # (snnbp.surrogate.defaults, tests/test_neuron_contract.py); here it is asked for.
     current = torch.zeros(5, 1, requires_grad=True)
     LIF(surrogate="fast_sigmoid", leak_correction=True)(current).sum().backward()
     assert current.grad.abs().sum() == 0
