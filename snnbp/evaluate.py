@@ -3,6 +3,8 @@ synaptic operations against the ANN twin's multiply-accumulates, and an energy e
 
     python -m snnbp.evaluate RUN_DIR        # writes RUN_DIR/evaluation.json and PNG plots
 
+A run folder is read through :mod:`snnbp.runs` (its ``config.json`` and a checkpoint, safely).
+
 **Accuracy vs time steps.** Nothing in the network feeds back and the forward pass does not look
 ahead, so the first :math:`t` steps of a :math:`T`-step run are exactly a :math:`t`-step run. The
 output layer's membrane :math:`V_{out}[t] = \lambda (V_{out}[t-1] + I[t])` is therefore recorded at
@@ -32,6 +34,7 @@ Taught in chapter 09 (``book/09_efficiency``).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -42,12 +45,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import validate
+from . import distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
+from .runs import load_run          # a run folder's network and checkpoint (read through snnbp.runs)
 
 __all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
            "load_run", "plot", "main"]
+
+EVALUATION = "evaluation.json"      # what evaluate_run writes into the run folder, beside the plots
 
 HOROWITZ_45NM = {
     "add_pj": 0.9, "mult_pj": 3.7, "ac_pj": 0.9, "mac_pj": 4.6,
@@ -98,20 +104,53 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
     synaptic operations and ANN MACs per image), ``totals`` and ``energy``. ``seed`` fixes the
     Poisson input (the global RNG is forked, not disturbed).
     """
-
-    from .record import capture as record
-    from .train import progress, resolve_device
-
     from .models import Network
 
     if not isinstance(model, Network):
         raise TypeError(f"analyse takes a snnbp network (snnbp.build or snnbp.models.custom), got "
                         f"{type(model).__name__}: it reads the output layer's currents (model.classifier)")
     validate.loader("loader", loader)
-    device = resolve_device(device)
+    device = distributed.resolve_device(device)
     model = model.to(device).eval()
     spiking = bool(getattr(model, "spiking", True))
     layers = weight_layers(model)
+    correct_by_t, seen, ops, macs, rec = _count(model, layers, loader, device, seed, quiet, spiking)
+    accuracy_t = (correct_by_t / seen).tolist()
+    rows, total_ops, total_macs, analog_ops = [], 0.0, 0, 0.0
+    analog = spiking and isinstance(getattr(model, "encoder", None), DirectEncoder)
+    for i, name in enumerate(layers):
+        per_image = ops[name] / seen
+        rows.append({"name": name, "kind": type(layers[name]).__name__, "synaptic_ops": per_image,
+                     "ann_macs": macs.get(name, 0), "analog_input": analog and i == 0})
+        total_ops += per_image
+        total_macs += macs.get(name, 0)
+        analog_ops += per_image if analog and i == 0 else 0.0
+    e_snn = (total_ops - analog_ops) * energy["ac_pj"] + analog_ops * energy["mac_pj"]
+    e_ann = total_macs * energy["mac_pj"]
+    return {
+        "spiking": spiking,
+        "timesteps": len(accuracy_t),
+        "examples": seen,
+        "accuracy": accuracy_t[-1],
+        "accuracy_vs_timesteps": accuracy_t,
+        "firing_rates": dict(rec.rates()) if spiking else {},
+        "mean_firing_rate": _mean_hidden_rate(rec),
+        "layers": rows,
+        "totals": {"synaptic_ops": total_ops, "ann_macs": total_macs,
+                   "ops_ratio": total_ops / total_macs if total_macs else None},
+        "energy": {"snn_pj": e_snn, "ann_pj": e_ann, "ann_over_snn": e_ann / e_snn if e_snn else None,
+                   "constants": dict(energy),
+                   "model": "E_SNN = AC * E_AC (+ analog-input MACs * E_MAC), E_ANN = MAC * E_MAC; "
+                            "weight layers only (no pooling, neuron updates or memory traffic)"},
+    }
+
+
+def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, device: torch.device,
+           seed: int | None, quiet: bool, spiking: bool):
+    """One pass over ``loader``: ``(correct predictions after t = 1..T steps [T], images seen,
+    synaptic operations per layer, ANN MACs per layer and image, the spike recorder)``."""
+    from .record import capture as record
+
     ops = {name: 0.0 for name in layers}
     macs: dict[str, int] = {}
     currents: list[torch.Tensor] = []
@@ -130,7 +169,7 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
         with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
             if seed is not None:
                 torch.manual_seed(seed)
-            for pair in progress(loader, quiet, desc="evaluate", leave=False):
+            for pair in distributed.progress(loader, quiet, desc="evaluate", leave=False):
                 x, y = validate.batch("loader", pair)
                 x, y = x.to(device), y.to(device)
                 model(x)
@@ -145,35 +184,7 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
             handle.remove()
     if not seen:
         raise ValueError("the loader yielded no images")
-    accuracy_t = (correct_by_t / seen).tolist()
-    rates = {k: v for k, v in rec.rates().items()} if spiking else {}
-    rows, total_ops, total_macs, analog_ops = [], 0.0, 0, 0.0
-    analog = spiking and isinstance(getattr(model, "encoder", None), DirectEncoder)
-    for i, name in enumerate(layers):
-        per_image = ops[name] / seen
-        rows.append({"name": name, "kind": type(layers[name]).__name__, "synaptic_ops": per_image,
-                     "ann_macs": macs.get(name, 0), "analog_input": analog and i == 0})
-        total_ops += per_image
-        total_macs += macs.get(name, 0)
-        analog_ops += per_image if analog and i == 0 else 0.0
-    e_snn = (total_ops - analog_ops) * energy["ac_pj"] + analog_ops * energy["mac_pj"]
-    e_ann = total_macs * energy["mac_pj"]
-    return {
-        "spiking": spiking,
-        "timesteps": len(accuracy_t),
-        "examples": seen,
-        "accuracy": accuracy_t[-1],
-        "accuracy_vs_timesteps": accuracy_t,
-        "firing_rates": rates,
-        "mean_firing_rate": _mean_hidden_rate(rec),
-        "layers": rows,
-        "totals": {"synaptic_ops": total_ops, "ann_macs": total_macs,
-                   "ops_ratio": total_ops / total_macs if total_macs else None},
-        "energy": {"snn_pj": e_snn, "ann_pj": e_ann, "ann_over_snn": e_ann / e_snn if e_snn else None,
-                   "constants": dict(energy),
-                   "model": "E_SNN = AC * E_AC (+ analog-input MACs * E_MAC), E_ANN = MAC * E_MAC; "
-                            "weight layers only (no pooling, neuron updates or memory traffic)"},
-    }
+    return correct_by_t, seen, ops, macs, rec
 
 
 def _mean_hidden_rate(rec) -> float | None:
@@ -182,50 +193,17 @@ def _mean_hidden_rate(rec) -> float | None:
     return sum(rec.counts[k] for k in hidden) / steps if steps else None
 
 
-# -- run folders --------------------------------------------------------------------------------------
-def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: str | torch.device = "cpu"):
-    """Rebuild the model of a run folder from ``config.json`` and load ``best.pt`` (or ``last.pt``).
-    Returns ``(model, config_dict)``. The checkpoint is read safely (``weights_only``, see
-    :func:`snnbp.train.load_checkpoint`); a missing, damaged or mismatched file is an error that
-    names it."""
-    from . import validate
-    from .models import build
-    from .presets import saved_fields
-    from .train import BEST, LAST, CheckpointError, load_checkpoint, read_config
-
-    run_dir = Path(run_dir)
-    validate.choice("checkpoint", checkpoint, ("best", "last"))
-    cfg = read_config(run_dir)
-    path = run_dir / (BEST if checkpoint == "best" else LAST)
-    other = "--checkpoint last" if checkpoint == "best" else "--checkpoint best"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training or pass {other})")
-    fields = saved_fields(cfg["preset"])
-    model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=cfg["preset"]["name"],
-                  **fields)
-    try:
-        state = load_checkpoint(path, map_location=device)
-    except CheckpointError as err:
-        raise CheckpointError(f"{err}; evaluate the run's other checkpoint instead ({other})", err.kind) from None
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, TypeError, AttributeError) as err:
-        detail = " ".join(str(err).split())[:160]
-        raise CheckpointError(f"{path} does not fit the {cfg['model']} of {run_dir / 'config.json'} ({detail}...); "
-                              "was it copied from another run?", "foreign") from None
-    return model, cfg
-
-
+# -- a run folder ------------------------------------------------------------------------------------
 def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None = None, download: bool = True,
                  test_subset: int | None = None, timesteps: int | None = None, batch_size: int | None = None,
                  checkpoint: str = "best", device: str | torch.device = "auto", seed: int = 0,
                  quiet: bool = False) -> dict:
     """Evaluate a run folder's checkpoint on (a fixed subset of) the test set, write
-    ``evaluation.json`` and the PNG plots into the folder, and return the evaluation."""
+    ``evaluation.json`` and the PNG plots into the folder, and return the evaluation. The network
+    and its checkpoint come from :func:`snnbp.runs.load_run`."""
     from torch.utils.data import DataLoader
 
     from . import data
-    from .train import save_atomic
 
     run_dir = Path(run_dir)
     model, cfg = load_run(run_dir, checkpoint=checkpoint)
@@ -238,7 +216,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None =
     result = analyse(model, loader, device=device, seed=seed, quiet=quiet)
     result.update({"run": run_dir.name, "model": cfg["model"], "dataset": cfg["dataset"],
                    "checkpoint": checkpoint, "trained_timesteps": cfg.get("timesteps")})
-    save_atomic(json.dumps(result, indent=2) + "\n", run_dir / "evaluation.json")
+    runs.save_atomic(json.dumps(result, indent=2) + "\n", run_dir / EVALUATION)
     result["plots"] = [str(p) for p in plot(result, run_dir)]
     return result
 
@@ -286,26 +264,29 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m snnbp.evaluate RUN_DIR``: 0 when evaluated; a user's mistake is one line
-    ``error: ...`` on stderr with status 2 (bad arguments, run folder or files) or 1."""
-    from . import validate
-
+def _parser() -> argparse.ArgumentParser:
     count = validate.count_arg
     p = validate.ArgumentParser(prog="python -m snnbp.evaluate",
-                               description="Accuracy vs time steps, firing rates, operations and energy of a run.")
+                                description="Accuracy vs time steps, firing rates, operations and energy of a run.")
     p.add_argument("run_dir", help="a run folder written by python -m snnbp.train")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--timesteps", type=count(1), help="evaluate up to this many steps >= 1 (default: the trained T)")
     p.add_argument("--test-subset", type=count(1), help="a fixed random subset of M >= 1 test images (default: the run's)")
     p.add_argument("--batch-size", type=count(1), help="images per batch >= 1 (default: the run's)")
     p.add_argument("--data-root", help="data folder (default: the run's, else $SNNBP_DATA)")
-    p.add_argument("--no-download", action="store_true")
+    p.add_argument("--no-download", action="store_true", help="never download; fail if the data are absent")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=count(0), default=0, help="seed of the Poisson input >= 0")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m snnbp.evaluate RUN_DIR``: 0 when evaluated; a user's mistake is one line
+    ``error: ...`` on stderr with status 2 (bad arguments, run folder or files) or 1 (the
+    evaluation failed); Ctrl-C: 130."""
+    args = _parser().parse_args(argv)
     return validate.run_command(lambda: _evaluate_command(args), debug=args.debug)
 
 
@@ -320,7 +301,7 @@ def _evaluate_command(args) -> int:
         print(f"per image: {t['synaptic_ops']:.3g} synaptic ops vs {t['ann_macs']:.3g} ANN MACs "
               f"(ratio {t['ops_ratio']:.3f}); energy ANN/SNN = {r['energy']['ann_over_snn']:.2f} "
               f"(Horowitz 45 nm: AC 0.9 pJ, MAC 4.6 pJ)")
-    print(f"wrote {Path(args.run_dir) / 'evaluation.json'} and {len(r['plots'])} plots")
+    print(f"wrote {Path(args.run_dir) / EVALUATION} and {len(r['plots'])} plots")
     return 0
 
 

@@ -3,21 +3,23 @@
     python -m snnbp.results [RESULTS_DIR]      # prints a Markdown table
 
 A run folder is any folder holding ``config.json`` and ``metrics.csv`` (written by
-:func:`snnbp.train.fit`). Each reported result of the paper gets one row per matching run (same
-network and dataset, spiking), or a single row that says "not run yet". Runs of pairs the paper
-does not report (e.g. ``digits``) follow, marked "not in the paper". The "confirmed?" column
-says how sure we are of the paper's number.
+:func:`snnbp.train.fit`, read through :mod:`snnbp.runs`). Each reported result of the paper gets
+one row per matching run (same network and dataset, spiking), or a single row that says "not run
+yet". Runs of pairs the paper does not report (e.g. ``digits``) follow, marked "not in the paper".
+The "confirmed?" column says how sure we are of the paper's number.
 
 Taught in chapter 08 (``book/08_reproduction``).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from snnbp import validate
+from . import validate
+from .runs import CONFIG, METRICS_FILE, read_metrics
 
 __all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
 
@@ -39,16 +41,14 @@ DATASET_LABELS = {"mnist": "MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10", "digi
 
 def collect(root: str | os.PathLike = "results") -> list[dict]:
     """One summary per run folder under ``root`` (searched recursively), sorted by path."""
-    from .train import read_metrics
-
     runs = []
-    for config_path in sorted(Path(root).rglob("config.json")):
+    for config_path in sorted(Path(root).rglob(CONFIG)):
         folder = config_path.parent
-        if not (folder / "metrics.csv").exists():
+        if not (folder / METRICS_FILE).exists():
             continue
         try:
             cfg = json.loads(config_path.read_text())
-            history = read_metrics(folder / "metrics.csv")
+            history = read_metrics(folder / METRICS_FILE)
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{folder} is a damaged run folder: {config_path.name} or metrics.csv cannot be "
                              f"read ({err}); restore it from git or move the folder out of {root}") from None
@@ -202,22 +202,28 @@ def default_root() -> Path:
     return here if here.is_dir() or not beside.is_dir() else beside
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = validate.ArgumentParser(prog="python -m snnbp.results",
-                               description="Our runs beside the paper's reported accuracies.")
+                                description="Our runs beside the paper's reported accuracies.")
     p.add_argument("root", nargs="?", default=None,
                    help="folder of run folders (default: results/ here, else the repository's results/)")
-    args = p.parse_args(argv)
+    p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m snnbp.results [ROOT]``: prints the table, 0; a user's mistake (no such folder, a
+    damaged run folder) is one line ``error: ...`` on stderr with status 2; Ctrl-C: 130."""
+    args = _parser().parse_args(argv)
+    return validate.run_command(lambda: _results_command(args), debug=args.debug)
+
+
+def _results_command(args) -> int:
     root = Path(args.root) if args.root is not None else default_root()
     if not root.is_dir():
-        print(f"error: {root} is not a folder of run folders (default: results/ here, else the repository's; "
-              "give the folder as an argument)", file=sys.stderr)
-        return 2
-    try:
-        print(to_markdown(table(root)))
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise NotADirectoryError(f"{root} is not a folder of run folders (default: results/ here, else the "
+                                 "repository's; give the folder as an argument)")
+    print(to_markdown(table(root)))
     return 0
 
 

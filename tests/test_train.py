@@ -223,7 +223,8 @@ def test_a_damaged_last_checkpoint_loses_nothing(tmp_path, capsys):
 
 
 class PoisonedSecondEpoch:
-    """A loader whose second pass yields infinite images: the ANN's loss becomes NaN/inf."""
+    """A loader whose second pass yields images of 3e38 (finite: an infinite image is refused before
+    the network runs): the ANN's currents overflow and its loss becomes NaN/inf."""
 
     def __init__(self, loader):
         self.loader, self.passes = loader, 0
@@ -235,12 +236,13 @@ class PoisonedSecondEpoch:
     def __iter__(self):
         self.passes += 1
         for x, y in self.loader:
-            yield (torch.full_like(x, float("inf")) if self.passes >= 2 else x), y
+            yield (torch.full_like(x, 3e38) if self.passes >= 2 else x), y
 
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path):
     net, tr, te = small(spiking=False)
-    with pytest.raises(train.TrainingDiverged, match="last good checkpoint.*epoch 1"):
+    with pytest.raises(train.TrainingDiverged, match="last good checkpoint.*epoch 1"), \
+            pytest.warns(UserWarning, match="should lie in"):
         train.fit(net, PoisonedSecondEpoch(tr), te, epochs=3, out=tmp_path, quiet=True, device="cpu")
     ckpt = train.load_checkpoint(tmp_path / "last.pt")
     assert ckpt["epoch"] == 1
@@ -338,3 +340,40 @@ def test_a_cosine_run_resumed_with_more_epochs_follows_the_longer_cosine(tmp_pat
     want = [lr0 * (1 + math.cos(math.pi * e / 4)) / 2 for e in (2, 3)]     # epochs 3 and 4
     assert [r["lr"] for r in history[2:]] == pytest.approx(want, rel=1e-9)
     assert [r["lr"] for r in history[:2]] == pytest.approx([lr0, lr0 / 2], rel=1e-9)   # E = 2 then
+
+
+# -- one job per module: the run-folder format in snnbp.runs, devices and torchrun in snnbp.distributed --
+FORMAT_NAMES = ("RunFolderError", "CheckpointError", "save_atomic", "load_checkpoint", "read_config", "read_metrics",
+                "read_rates", "refuse_existing_run", "METRICS", "RATES", "LAST", "PREVIOUS", "BEST",
+                "CHECKPOINT_FORMAT")
+
+
+def test_the_run_folder_format_lives_in_runs_and_train_keeps_its_old_names():
+    from snnbp import distributed, runs
+
+    for name in FORMAT_NAMES:               # the book, the tests and older code use snnbp.train.<name>
+        assert getattr(train, name) is getattr(runs, name), name
+        assert name in train.__all__, name
+        value = getattr(runs, name)
+        assert not callable(value) or value.__module__ == "snnbp.runs", name          # defined there
+    for name in ("DeviceUnavailable", "resolve_device", "progress"):
+        assert getattr(train, name) is getattr(distributed, name), name
+    private = {n for n in vars(train) if n.startswith("_") and callable(vars(train)[n])}
+    assert not private & {                    # the distributed helpers and the format are written once"_dist", "_rank", "_world", "_all_sum", "_unwrap", "_init_distributed", "_load_last",
+                          "_write_config", "_check_same_run", "_write_metrics", "_describe"}
+
+
+def test_evaluate_and_results_read_runs_without_importing_train(tmp_path):
+    """A fresh process that reads a run folder through evaluate and results never loads snnbp.train."""
+    net, tr, te = small(timesteps=2)
+    train.fit(net, tr, te, epochs=1, out=tmp_path / "run", quiet=True, seed=0, device="cpu")
+    code = ("import sys, snnbp.evaluate as e, snnbp.results as r\n"
+            "model, cfg = e.load_run(sys.argv[1], checkpoint='last')\n"
+            "assert [run['epochs_run'] for run in r.collect(sys.argv[2])] == [1]\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('snnbp'))))\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run"), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.split()
+    assert "snnbp.runs" in loaded and "snnbp.train" not in loaded, loaded
