@@ -68,6 +68,22 @@ def test_show_emits_html_not_plotly_mimetype():
     assert "text/html" in data and "application/vnd.plotly.v1+json" not in data
 
 
+def _if_spike_count(current, threshold, steps, reset):
+    """Spikes of an IF neuron (no leak) at a constant ``current`` over ``steps`` steps, by arithmetic:
+    it fires when H > V_th (strictly). Reset to zero: H = n I after n steps since the last spike, so it
+    fires every n = floor(V_th / I) + 1 steps. Reset by subtraction: after t steps it has fired
+    c(t) = #{k >= 1 : k V_th < t I} = ceil(t I / V_th) - 1 times (one spike per step at most, I <= V_th)."""
+    from fractions import Fraction
+
+    i, v = Fraction(current), Fraction(threshold)
+    if i <= 0:
+        return 0
+    if reset == "zero":
+        return steps // (v // i + 1)
+    assert i <= v
+    return -(-steps * i // v) - 1
+
+
 def test_fi_rates_if_and_lif():
     currents = torch.tensor([0.0, 0.005, 0.25, 0.5])
     if_rate = plots.fi_rates(currents, steps=400, leak=1.0, reset="subtract")
@@ -77,6 +93,37 @@ def test_fi_rates_if_and_lif():
     assert (lif_rate <= if_rate + 1e-6).all()         # the leak bends the curve below I / V_th
     fig = plots.fi_curve(currents, steps=100)
     assert len(fig.data) == 2 + 4
+
+
+# dyadic currents: float32 sums of them are exact, so the arithmetic above is what the neuron does
+DYADIC = [0.0, 0.0625, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.25]
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_fi_rates_of_an_if_neuron_are_the_spike_arithmetic(reset):
+    steps, threshold = 97, 1.0
+    currents = DYADIC if reset == "zero" else DYADIC[:-1]   # subtraction: at most one spike per step
+    rates = plots.fi_rates(torch.tensor(currents), steps=steps, leak=1.0, threshold=threshold, reset=reset)
+    counts = [_if_spike_count(i, threshold, steps, reset) for i in currents]
+    assert [round(r * steps) for r in rates.tolist()] == counts                # spikes, exactly
+    assert rates.tolist() == pytest.approx([c / steps for c in counts], abs=1e-7)
+    # e.g. I = 0.25, V_th = 1, reset to zero: H = 0.25, 0.5, 0.75, 1.0 (not > 1), 1.25: a spike every 5th step
+    assert _if_spike_count(0.25, 1.0, 97, "zero") == 19
+
+
+def test_fi_curve_carries_the_rates():
+    currents = [0.0, 0.125, 0.375, 0.75, 1.0]
+    steps, threshold = 50, 0.75
+    fig = plots.fi_curve(torch.tensor(currents), leaks=(1.0, 0.9), threshold=threshold, steps=steps)
+    assert all(list(trace.x) == pytest.approx(currents) for trace in fig.data)
+    assert list(fig.data[0].y) == pytest.approx([min(i / threshold, 1.0) for i in currents])       # rate model
+    assert list(fig.data[1].y) == pytest.approx([_if_spike_count(i, threshold, steps, "subtract") / steps
+                                                 if i <= threshold else 1.0 for i in currents])
+    assert list(fig.data[2].y) == pytest.approx([_if_spike_count(i, threshold, steps, "zero") / steps for i in currents])
+    # LIF (leak 0.9): rheobase (1 - 0.9) * 0.75 = 0.075 < 0.125; silent at 0, below the IF curve elsewhere
+    lif = list(fig.data[3].y)
+    assert lif[0] == 0 and all(0 < r <= f for r, f in zip(lif[1:], list(fig.data[2].y)[1:]))
+    assert [t.name for t in fig.data[2:]] == ["IF (\u03bb = 1), zero reset", "LIF \u03bb = 0.9, zero reset"]
 
 
 def test_rasters_from_a_recording():
@@ -93,12 +140,54 @@ def test_rasters_from_a_recording():
     assert sorted(fig.data[0].x) == [1, 2]
 
 
+def _spike_positions(nested, sign):
+    """(t, neuron) of every entry equal to ``sign`` in a nested list [T][N], t counted from 1."""
+    return sorted((t + 1, n) for t, row in enumerate(nested) for n, v in enumerate(row) if v == sign)
+
+
+def test_raster_marks_exactly_the_spikes():
+    spikes = torch.zeros(6, 2, 3)                    # [T, 2, 3]: neurons flattened to 6, n = 3 * row + column
+    for t, a, b in [(0, 0, 0), (1, 1, 2), (3, 0, 1), (3, 1, 2), (5, 0, 0)]:
+        spikes[t, a, b] = 1
+    spikes[2, 1, 0] = -1
+    fig = plots.raster(spikes, max_neurons=None)
+    flat = spikes.reshape(6, 6).tolist()
+    assert [t.name for t in fig.data] == ["spike +1", "spike \u22121"]
+    assert sorted(zip(fig.data[0].x, fig.data[0].y)) == _spike_positions(flat, 1) == [
+        (1, 0), (2, 5), (4, 1), (4, 5), (6, 0)]
+    assert sorted(zip(fig.data[1].x, fig.data[1].y)) == [(3, 3)]
+    assert tuple(fig.layout.xaxis.range) == (0.5, 6.5)
+    # max_neurons keeps the most active rows, in their order, numbered 0.. among the kept: neurons 0 and 5
+    # (two spikes each) become rows 0 and 1
+    kept = plots.raster(spikes, max_neurons=2)
+    assert sorted(zip(kept.data[0].x, kept.data[0].y)) == [(1, 0), (2, 1), (4, 1), (6, 0)]
+
+
+def test_rasters_draw_each_layers_spikes_of_the_sample():
+    torch.manual_seed(0)
+    spikes = {"a": (torch.rand(5, 3, 4) < 0.4).float(), "b": (torch.rand(5, 3, 2, 2) < 0.3).float()}
+    fig = plots.rasters(spikes, sample=1, max_neurons=None)
+    for axis, (name, s) in zip(("x", "x2"), spikes.items()):
+        flat = s[:, 1].reshape(5, -1).tolist()
+        drawn = [tr for tr in fig.data if tr.xaxis == axis]
+        assert len(drawn) == 1 and sorted(zip(drawn[0].x, drawn[0].y)) == _spike_positions(flat, 1)
+        rate = sum(map(sum, flat)) / (5 * len(flat[0]))
+        assert f"{name}: {len(flat[0])} neurons, rate {rate:.3f}" in [a.text for a in fig.layout.annotations]
+
+
 def test_spike_movie_has_one_entry_per_step():
     spikes = snnbp.poisson_encode(torch.rand(8, 8), steps=6)
     fig = plots.spike_movie(spikes, image=torch.rand(8, 8))
     lookup = _lookup(fig)
     assert lookup["shape"] == [6] and len(lookup["entries"]) == 6
     assert fig.layout.sliders[0].active == 5 and len(fig.data) == 3
+    # entry t: the spikes at step t + 1 and the running rate of steps 1..t + 1, rows flipped (row 0 at the top)
+    for t in (0, 3, 5):
+        frame = lookup["entries"][t]["traces"]
+        assert frame["0"]["z"] == [row for row in reversed(spikes[t].tolist())]
+        running = [[sum(spikes[k][i][j].item() for k in range(t + 1)) / (t + 1) for j in range(8)] for i in range(8)]
+        assert frame["1"]["z"] == [pytest.approx(row, abs=5e-4) for row in reversed(running)]
+    assert [list(r) for r in fig.data[0].z] == lookup["entries"][5]["traces"]["0"]["z"]
 
 
 def test_curves():
@@ -109,6 +198,68 @@ def test_curves():
     assert len(plots.history(rows).data) == 3
     fig = plots.lines([1, 2, 3], {"a": [1, 2, 3], "b": torch.tensor([3.0, 2, 1])}, log_y=True, dashed=["b"])
     assert fig.data[1].line.dash == "dash" and fig.layout.yaxis.type == "log"
+
+
+def test_curves_carry_the_values_given():
+    values = torch.tensor([0.5, 0.25, 2.0, -1.0])
+    fig = plots.histogram(values, marks={"lower bound": 0.1, "upper bound": 0.9})
+    assert list(fig.data[0].x) == [0.5, 0.25, 2.0, -1.0]
+    assert [(list(t.x), t.name) for t in fig.data[1:]] == [([0.1], "lower bound = 0.1"), ([0.9], "upper bound = 0.9")]
+    assert sorted(shape.x0 for shape in fig.layout.shapes) == [0.1, 0.9]
+
+    rows = [dict(epoch=e, train_loss=1.0 / e, train_acc=a, test_acc=b) for e, a, b in ((1, 0.6, 0.5), (2, 0.7, 0.6),
+                                                                                        (3, 0.8, 0.7))]
+    fig = plots.history(rows)
+    assert [(t.name, list(t.x)) for t in fig.data] == [("train loss", [1, 2, 3]), ("train acc", [1, 2, 3]),
+                                                       ("test acc", [1, 2, 3])]
+    assert list(fig.data[0].y) == [1.0, 0.5, 1 / 3]
+    assert list(fig.data[1].y) == [0.6, 0.7, 0.8] and list(fig.data[2].y) == [0.5, 0.6, 0.7]
+    assert (fig.data[0].xaxis, fig.data[1].xaxis, fig.data[2].xaxis) == ("x", "x2", "x2")   # loss left, accuracy right
+    no_test = plots.history([dict(epoch=1, train_loss=0.3, train_acc=0.9)])
+    assert [t.name for t in no_test.data] == ["train loss", "train acc"]
+
+    fig = plots.lines([1, 2, 3], {"a": [1, 2, 3], "b": torch.tensor([3.0, 2, 1])})
+    assert [(t.name, list(t.x), list(t.y)) for t in fig.data] == [("a", [1, 2, 3], [1, 2, 3]),
+                                                                  ("b", [1, 2, 3], [3.0, 2.0, 1.0])]
+
+
+def test_surrogates_plot_the_published_formulas():
+    """Each curve against the formula of the paper (book/method.md: ds/dV = s / V_th) or of the library
+    it comes from (snnTorch's fast sigmoid, slope 25; SpikingJelly's arc tangent, alpha 2)."""
+    import math
+
+    threshold = 0.5
+    fig = plots.surrogates(["paper", "straight_through", "fast_sigmoid", "atan", "sigmoid"], threshold=threshold)
+    v = list(fig.data[0].x)
+    assert len(v) == 401 and v[0] == pytest.approx(-0.5) and v[-1] == pytest.approx(1.5) and v[200] == pytest.approx(0.5)
+    spike = [1.0 if x > threshold else 0.0 for x in v]
+    formulas = {
+        "paper": [s / threshold for s in spike],
+        "straight_through": spike,
+        "fast_sigmoid": [1 / (1 + 25 * abs(x - threshold)) ** 2 for x in v],
+        "atan": [1 / (1 + (math.pi * (x - threshold)) ** 2) for x in v],
+        "sigmoid": [25 * math.exp(-25 * (x - threshold)) / (1 + math.exp(-25 * (x - threshold))) ** 2 for x in v],
+    }
+    assert list(fig.data[0].y) == spike
+    for trace in fig.data[1:]:
+        assert list(trace.y) == pytest.approx(formulas[trace.name], abs=1e-5), trace.name
+    assert [t.name for t in fig.data[1:]] == list(formulas)
+
+
+def test_probe_draws_the_probes_rates_and_gradients():
+    from snnbp.depth import Probe
+
+    probe = Probe(timesteps=[4, 16, 64],
+                  rates={4: {"input": 0.3, "lif1": 0.2, "lif2": 0.0}, 16: {"input": 0.3, "lif1": 0.25, "lif2": 0.01},
+                         64: {"input": 0.3, "lif1": 0.3, "lif2": 0.05}},
+                  grads={4: {"conv1": 0.0, "classifier": 1.5}, 16: {"conv1": 0.002, "classifier": 2.0},
+                         64: {"conv1": 0.04, "classifier": 2.5}})
+    fig = plots.probe(probe, floor=1e-4)
+    drawn = {(t.name, t.xaxis): (list(t.x), list(t.y)) for t in fig.data}
+    assert drawn == {("lif1", "x"): ([4, 16, 64], [0.2, 0.25, 0.3]),          # "input" is not drawn
+                     ("lif2", "x"): ([4, 16, 64], [1e-4, 0.01, 0.05]),        # silent: drawn at the floor
+                     ("conv1", "x2"): ([4, 16, 64], [1e-4, 0.002, 0.04]),
+                     ("classifier", "x2"): ([4, 16, 64], [1.5, 2.0, 2.5])}
 
 
 def test_is_live_can_be_forced(monkeypatch):
