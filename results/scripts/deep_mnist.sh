@@ -22,11 +22,14 @@ run mnist-resnet11-modern-woken-T8-n6000 3 --model resnet11 --dataset mnist --pr
     --timesteps 8 --init-rate 0.05 --subset 6000
 run mnist-vgg9-modern-woken-T8-n10000 4 --model vgg9 --dataset mnist --preset modern \
     --timesteps 8 --init-rate 0.05 --subset 10000
-# accuracy against t, synaptic operations and energy, once each run has its last epoch
-for out in mnist-vgg9-modern-woken-T8-n10000 mnist-resnet11-modern-woken-T8-n6000; do
-    [ -f "results/$out/evaluation.json" ] || [ ! -f "results/$out/last.pt" ] ||
-        "$PY" -m snnbp.evaluate "results/$out" --checkpoint last --timesteps 16 --no-download
-done
+# accuracy against t, synaptic operations and energy, once each run has its last epoch (VGG9 up
+# to t = 16, twice its T; ResNet11, three times VGG9's cost, at its trained T = 8)
+evaluate() {                # evaluate FOLDER ARGS...
+    [ -f "results/$1/evaluation.json" ] || [ ! -f "results/$1/last.pt" ] ||
+        "$PY" -m snnbp.evaluate "results/$1" --checkpoint last --no-download "${@:2}"
+}
+evaluate mnist-vgg9-modern-woken-T8-n10000 --timesteps 16
+evaluate mnist-resnet11-modern-woken-T8-n6000
 # the paper's method (derivative, summed squared error, SGD) on the same woken network, T = 16
 run mnist-vgg9-paper-woken-T16-n2000 1 --model vgg9 --dataset mnist --preset paper \
     --timesteps 16 --init-rate 0.05 --subset 2000
