@@ -35,6 +35,7 @@ from torch import nn
 
 from . import validate
 from .neurons import IF, LIF
+from .recipe import make_loss
 from .record import record
 
 __all__ = ["Probe", "probe", "choose_timesteps", "wake", "driven_layers", "SilentNetwork"]
@@ -95,8 +96,6 @@ def probe(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, timesteps=
     weight tensor's gradient norm. The weights are not changed; the network's T and mode are
     restored afterwards. ``images`` ``[B, C, H, W]``, ``labels`` ``[B]``.
     """
-    from .train import make_loss
-
     if not getattr(net, "spiking", False):
         raise ValueError("probe needs a spiking network (snnbp.build(..., spiking=True))")
     steps = [validate.count("timesteps", t) for t in timesteps]

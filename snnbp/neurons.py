@@ -90,10 +90,7 @@ class LIFSettings:
 def _leak(value):
     """A leak factor (:func:`snnbp.validate.leak`), or a 0-dimensional float tensor (a learnable leak)."""
     if isinstance(value, torch.Tensor):
-        if value.dim() != 0 or not value.is_floating_point():
-            raise ValueError(f"a tensor leak must be a 0-dimensional float tensor (one learnable leak per layer), "
-                             f"got shape {tuple(value.shape)} and dtype {value.dtype}")
-        return value
+        return validate.leak_tensor("leak", value)
     return validate.leak("leak", value)
 
 

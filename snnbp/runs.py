@@ -318,18 +318,32 @@ def refuse_existing_run(out: Path) -> None:
 
 
 # -- config.json ---------------------------------------------------------------------------------------
-def read_config(run_dir: str | os.PathLike, *, any_model: bool = False) -> dict:
+def read_config(run_dir: str | os.PathLike) -> dict:
     """A run folder's ``config.json``, checked: valid JSON naming a model, dataset and preset this
-    snnbp knows. Raises ``FileNotFoundError`` (not a run folder) or :class:`RunFolderError`
-    naming the file and what to do (damaged, not snnbp's, written by a newer snnbp).
-    ``any_model``: accept a model name no table has (a network from :func:`snnbp.models.custom`,
-    which only the Python ``fit`` trains and resumes)."""
+    snnbp knows (what the command line, :mod:`snnbp.evaluate` and :mod:`snnbp.results` rebuild a
+    run from). Raises ``FileNotFoundError`` (not a run folder) or :class:`RunFolderError`
+    naming the file and what to do (damaged, not snnbp's, written by a newer snnbp)."""
     from . import __version__
     from .data import NAMES as DATASETS
     from .models import NAMES as MODELS
     from .presets import NAMES as PRESETS
 
-    run_dir = Path(run_dir)
+    config, path = _config_file(Path(run_dir)), Path(run_dir) / CONFIG
+    written = (config.get("versions") or {}).get("snnbp", "an unknown version")
+    for key, value, known in (("model", config["model"], MODELS), ("dataset", config["dataset"], DATASETS),
+                              ("preset", config["preset"]["name"], PRESETS)):
+        if value not in known:
+            raise RunFolderError(f"{path} names {key} {value!r}, which snnbp {__version__} does not know (valid: "
+                                 f"{', '.join(known)}); it was written by snnbp {written}")
+    return config
+
+
+def _config_file(run_dir: Path) -> dict:
+    """``config.json`` as a dict with a model, a dataset and preset settings this snnbp knows, or a
+    clear error. Any model name passes: a network from :func:`snnbp.models.custom`, which only the
+    Python ``fit`` trains and resumes, has its own; :func:`read_config` checks the names."""
+    from . import __version__
+
     path = run_dir / CONFIG
     if not path.is_file():
         what = "does not exist" if not run_dir.exists() else ("is a file" if not run_dir.is_dir() else
@@ -345,14 +359,9 @@ def read_config(run_dir: str | os.PathLike, *, any_model: bool = False) -> dict:
     if missing or not isinstance(config["preset"], dict) or "name" not in config["preset"]:
         raise RunFolderError(f"{path} is not the config.json of a snnbp run: it has no "
                              f"{', '.join(repr(k) for k in missing or ['preset name'])}")
-    written = (config.get("versions") or {}).get("snnbp", "an unknown version")
-    for key, value, known in (("model", config["model"], MODELS), ("dataset", config["dataset"], DATASETS),
-                              ("preset", config["preset"]["name"], PRESETS)):
-        if value not in known and not (key == "model" and any_model and isinstance(value, str)):
-            raise RunFolderError(f"{path} names {key} {value!r}, which snnbp {__version__} does not know (valid: "
-                                 f"{', '.join(known)}); it was written by snnbp {written}")
     unknown = sorted(set(config["preset"]) - set(Preset.__dataclass_fields__))
     if unknown:
+        written = (config.get("versions") or {}).get("snnbp", "an unknown version")
         raise RunFolderError(f"{path} holds settings snnbp {__version__} does not know ({', '.join(unknown)}); it was "
                              f"written by snnbp {written}: use that version or a newer one")
     return config
@@ -367,7 +376,7 @@ def write_config(out: Path, resume: bool, start: int, epochs: int, make: Callabl
         raise OSError(err.errno, f"cannot create the run folder {out} ({err.strerror or err}): choose another "
                                  "--out") from err
     if resume and (out / CONFIG).exists():
-        info = read_config(out, any_model=True)
+        info = _config_file(out)
         info.setdefault("resumed", []).append({"at": _dt.datetime.now().isoformat(timespec="seconds"),
                                                "from_epoch": start - 1, "epochs": epochs})
         info["epochs"] = epochs

@@ -1,5 +1,5 @@
-r"""Training: the loss, optimiser and schedule of a :class:`~snnbp.presets.Preset`, one epoch,
-evaluation, :func:`fit`, and the command line, in that order.
+r"""Training: one epoch, evaluation, :func:`fit`, and the command line, in that order (the loss,
+optimiser and schedule a :class:`~snnbp.presets.Preset` names are in :mod:`snnbp.recipe`).
 
     python -m snnbp.train                                   # mlp on digits, CPU, about a minute
     python -m snnbp.train --model lenet --dataset mnist --data-root DIR --out runs/lenet
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import math
 import os
 import random
 import sys
@@ -42,12 +41,14 @@ from typing import Iterable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import distributed, presets, runs, runtime, validate
 from .distributed import DeviceUnavailable, progress, resolve_device
+from .depth import wake
 from .presets import Preset
+# the loss, optimiser and schedule a preset names, importable from here as before
+from .recipe import SummedSquaredError, make_loss, make_optimizer, make_scheduler, stretch_cosine
 # the run-folder format, importable from here as before
 from .runs import (BEST, CHECKPOINT_FORMAT, LAST, METRICS, PREVIOUS, RATES, CheckpointError, RunFolderError,
                    load_checkpoint, read_config, read_metrics, read_rates, refuse_existing_run, save_atomic)
@@ -65,77 +66,6 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left as it was."""
 
     exit_code = 1                                           # the command line: one line, status 1
-
-
-# -- the loss, optimiser and schedule a Preset names ------------------------------------------------
-class SummedSquaredError(nn.Module):
-    r"""The paper's loss: :math:`L = \sum_{b} \sum_{k} (\hat y_{bk} - 1[k = y_b])^2`, the squared
-    error of the output :math:`\hat y = V_{out}(T)/T` against the one-hot label, summed over the
-    classes **and over the mini-batch**.
-
-    The authors' scripts sum over the batch (``MSELoss(size_average=False)``; book/method.md,
-    'The loss'). With a sum, the gradient scales with the batch size, which the paper's small
-    learning rates assume.
-
-    With ``reduction="mean"`` (the named option ``"mse_mean"``, not the paper's) the sum
-    over classes is averaged over the batch instead, so the learning rate does not scale with it.
-
-    Shapes: ``output`` ``[B, classes]``, ``labels`` ``[B]`` (class indices). Example::
-
-        SummedSquaredError()(torch.tensor([[0.9, 0.1]]), torch.tensor([0]))   # 0.1**2 + 0.1**2 = 0.02
-    """
-
-    def __init__(self, reduction: str = "sum"):
-        super().__init__()
-        self.reduction = validate.choice("reduction", reduction, ("sum", "mean"))
-
-    def forward(self, output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        target = F.one_hot(labels, output.shape[-1]).to(output.dtype)
-        per_sample = ((output - target) ** 2).sum(-1)
-        return per_sample.sum() if self.reduction == "sum" else per_sample.mean()
-
-
-def make_loss(config: Preset) -> nn.Module:
-    """``"mse_sum"`` -> :class:`SummedSquaredError` (the paper preset); ``"mse_mean"`` -> the same
-    averaged over the batch (an option); ``"cross_entropy"`` -> mean cross-entropy of the outputs
-    taken as logits (the modern preset)."""
-    name = validate.choice("loss", config.loss, LOSSES)
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss()
-    return SummedSquaredError("sum" if name == "mse_sum" else "mean")
-
-
-def make_optimizer(model: nn.Module, config: Preset) -> torch.optim.Optimizer:
-    """SGD (``lr``, ``momentum``, ``weight_decay``; the paper: no momentum, weight decay 5e-4) or Adam."""
-    name = validate.choice("optimizer", config.optimizer, OPTIMIZERS)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, config: Preset, epochs: int | None = None):
-    r"""Learning rate per epoch. ``"multistep"``: :math:`\eta_e = \eta_0 \gamma^{\#\{m \le e\}}` over
-    the preset's ``milestones`` (the paper's; kept as they are when fewer epochs are run);
-    ``"cosine"``: :math:`\eta_e = \eta_0 (1 + \cos(\pi e / E)) / 2` over ``epochs`` :math:`E`
-    (a run resumed with more epochs stretches it over the new :math:`E` from the epoch reached)."""
-    name = validate.choice("schedule", config.schedule, SCHEDULES)
-    if name == "multistep":
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.milestones), gamma=config.gamma)
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs or config.epochs, 1))
-
-
-def _stretch_cosine(scheduler, optimizer, epochs: int) -> None:
-    """A cosine run resumed with another number of ``epochs``: the schedule's length becomes the
-    new total, and the learning rate continues from the closed form at the epoch reached
-    (otherwise the checkpoint's length would win and the rate would climb again after it)."""
-    if not isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) or scheduler.T_max == epochs:
-        return
-    scheduler.T_max = max(epochs, 1)
-    done = scheduler.last_epoch
-    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
-        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * done / epochs)) / 2
-    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def seed_everything(seed: int) -> None:
@@ -160,11 +90,17 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
 
     Returns ``{"train_loss": mean loss per example, "train_acc": fraction correct}`` (summed over
     all processes under ``torchrun``). Raises :class:`TrainingDiverged` on a NaN/inf loss.
+
+    Under ``torchrun``, ``DistributedDataParallel`` averages the P processes' gradients. For a loss
+    averaged over the batch that is the gradient of the global batch; for a loss summed over the
+    batch (the paper's ``mse_sum``) it would be 1/P of it, so that loss is multiplied by P before
+    the backward pass: P processes with batch B take the step of one process with batch P*B.
     """
     device = resolve_device(device)
     model.train()
     total_loss = correct = seen = 0.0
     per_example = getattr(loss_fn, "reduction", "mean") == "sum"
+    world = distributed.world_size()
     bar = progress(loader, quiet, desc=desc, leave=False)
     for batch, pair in enumerate(bar):
         x, y = validate.batch("the training loader", pair)
@@ -176,7 +112,7 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
         if distributed.any_true(not torch.isfinite(loss.detach()), device):
             raise TrainingDiverged(f"the loss became {loss.item()} at batch {batch} ({desc}); stopping")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * world if per_example else loss).backward()            # a summed loss: see the docstring
         optimizer.step()
         n = len(y)
         total_loss += loss.item() * (1 if per_example else n)
@@ -339,8 +275,6 @@ def _fit_arguments(model, config, epochs, train_loader, test_loader, seed) -> tu
 def _wake(net: nn.Module, config: Preset, train_loader) -> None:
     """``config.init_rate > 0`` (not the paper's method): :func:`snnbp.depth.wake` on the first
     training batch, drawn without moving the loader's shuffling state; the gains go to config.json."""
-    from .depth import wake
-
     generator = getattr(train_loader, "generator", None)
     state = generator.get_state() if generator is not None else None
     images = next(iter(train_loader))[0]
@@ -385,7 +319,7 @@ def _resume(out: Path | None, net: nn.Module, config: Preset, optimizer, schedul
     net.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
-    _stretch_cosine(scheduler, optimizer, epochs)
+    stretch_cosine(scheduler, optimizer, epochs)
     runs.restore_rng_state(ckpt["rng"], train_loader)
     return ckpt["history"], ckpt["best_acc"]
 
@@ -411,9 +345,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
     p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
-    rate = validate._argument(float, lambda v: 0 < v < 1, "a firing rate in (0, 1)")
-    p.add_argument("--init-rate", type=rate, help="not the paper's method: wake every layer to this firing rate on "
-                   "the first training batch before training (snnbp.depth.wake)")
+    p.add_argument("--init-rate", type=validate.rate_arg(), help="not the paper's method: wake every layer to "
+                   "this firing rate on the first training batch before training (snnbp.depth.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
     p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
     p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")

@@ -54,31 +54,61 @@ def choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+def _real(name: str, value: Any, what: str) -> float:
+    """``value`` as a float if it is a real number (not a bool), else a ``TypeError`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return float(value)
+
+
 def positive(name: str, value: float) -> float:
     """A strictly positive real number (e.g. a threshold ``V_th > 0``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number > 0, got {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
+    x = _real(name, value, "a number > 0")
+    if not (x > 0 and math.isfinite(x)):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
+    return x
+
+
+def non_negative(name: str, value: float) -> float:
+    """A finite real number >= 0 (e.g. a momentum or a weight decay)."""
+    x = _real(name, value, "a finite number >= 0")
+    if not (x >= 0 and math.isfinite(x)):                  # NaN fails too
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return x
 
 
 def leak(name: str, value: float) -> float:
     """A leak factor ``lam`` in (0, 1]; 1 means no leak (an IF neuron)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number in (0, 1], got {type(value).__name__}")
-    if not 0 < value <= 1:                                   # NaN fails too
+    x = _real(name, value, "a number in (0, 1]")
+    if not 0 < x <= 1:                                       # NaN fails too
         raise ValueError(f"{name} must lie in (0, 1], got {value}")
-    return float(value)
+    return x
+
+
+def leak_tensor(name: str, value: torch.Tensor) -> torch.Tensor:
+    """A learnable leak: a 0-dimensional floating tensor (one leak per layer), free of NaN and inf."""
+    if value.dim() != 0 or not value.is_floating_point():
+        raise ValueError(f"a tensor {name} must be a 0-dimensional float tensor (one learnable leak per layer), "
+                         f"got shape {tuple(value.shape)} and dtype {value.dtype}")
+    return tensor(name, value)
 
 
 def probability(name: str, value: float) -> float:
     """A probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1), got {type(value).__name__}")
-    if not 0 <= value < 1:
+    x = _real(name, value, "a number in [0, 1)")
+    if not 0 <= x < 1:
         raise ValueError(f"{name} must lie in [0, 1), got {value}")
-    return float(value)
+    return x
+
+
+def rate(name: str, value: float, *, zero: str = "") -> float:
+    """A firing rate in (0, 1); with ``zero`` (what 0 means, e.g. ``"the paper's initialisation"``),
+    0 is allowed too."""
+    what = f"0 ({zero}) or a firing rate in (0, 1)" if zero else "a firing rate in (0, 1)"
+    x = _real(name, value, what)
+    if not (0 < x < 1 or (zero and x == 0)):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return x
 
 
 def count(name: str, value: int, minimum: int = 1) -> int:
@@ -112,12 +142,17 @@ def tensor(name: str, value: Any, *, min_dim: int = 0, finite: bool = True) -> t
     if value.dim() < min_dim:
         raise ValueError(f"{name} must have at least {min_dim} dimensions, got shape {tuple(value.shape)}")
     if value.is_floating_point() and value.numel():
-        bad = torch.isnan(value) if not finite else ~torch.isfinite(value)
-        if bool(bad.any()):
-            what = "NaN" if bool(torch.isnan(value).any()) else "infinite values"
-            raise ValueError(f"{name} contains {what} ({int(bad.sum())} of {value.numel()} entries): a NaN "
-                             f"or inf input silences a neuron for the rest of the window; check what produced it")
+        _finite(name, value, "a NaN or inf input silences a neuron for the rest of the window; check what "
+                "produced it", nan_only=not finite)
     return value
+
+
+def _finite(name: str, value: torch.Tensor, advice: str, *, nan_only: bool = False) -> None:
+    """A ``ValueError`` that counts the NaN (and, unless ``nan_only``, infinite) entries, then ``advice``."""
+    bad = torch.isnan(value) if nan_only else ~torch.isfinite(value)
+    if bool(bad.any()):
+        what = "NaN" if bool(torch.isnan(value).any()) else "infinite values"
+        raise ValueError(f"{name} contains {what} ({int(bad.sum())} of {value.numel()} entries): {advice}")
 
 
 def as_float(name: str, value: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -217,7 +252,9 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _argument(convert: Callable[[str], Any], valid: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
+def argument(convert: Callable[[str], Any], valid: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``convert`` the text, then accept it if ``valid``; errors say ``what`` is expected."""
+
     def parse(text: str):
         try:
             value = convert(text)
@@ -233,23 +270,28 @@ def _argument(convert: Callable[[str], Any], valid: Callable[[Any], bool], what:
 
 def count_arg(minimum: int = 1) -> Callable[[str], int]:
     """An argparse ``type=``: an integer >= ``minimum`` (1 for counts such as epochs, 0 for e.g. workers)."""
-    return _argument(int, lambda v: v >= minimum, f"an integer >= {minimum}")
+    return argument(int, lambda v: v >= minimum, f"an integer >= {minimum}")
 
 
 def positive_arg() -> Callable[[str], float]:
     """An argparse ``type=``: a finite real number > 0 (e.g. a learning rate)."""
-    return _argument(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+    return argument(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
 
 
 def probability_arg() -> Callable[[str], float]:
     """An argparse ``type=``: a probability in [0, 1) (e.g. a dropout rate)."""
-    return _argument(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+    return argument(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+def rate_arg() -> Callable[[str], float]:
+    """An argparse ``type=``: a firing rate in (0, 1) (e.g. ``--init-rate``)."""
+    return argument(float, lambda v: 0 < v < 1, "a firing rate in (0, 1)")
 
 
 def choice_arg(choices: Iterable[str]) -> Callable[[str], str]:
     """An argparse ``type=`` for one of ``choices`` where ``choices=`` cannot be used (e.g. with ``nargs``)."""
     choices = list(choices)
-    return _argument(str, lambda v: v in choices, "one of " + ", ".join(choices))
+    return argument(str, lambda v: v in choices, "one of " + ", ".join(choices))
 
 
 def exit_code(err: BaseException) -> int | None:
@@ -399,11 +441,11 @@ def optional_count(name: str, value: Any, minimum: int = 1) -> int | None:
     """``None`` (no limit) or an integer >= ``minimum``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be None (no limit) or an integer >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be None (no limit) or an integer >= {minimum}, got {value}")
-    return value
+    try:
+        return count(name, value, minimum)
+    except (TypeError, ValueError) as err:
+        got = type(value).__name__ if isinstance(err, TypeError) else value
+        raise type(err)(f"{name} must be None (no limit) or an integer >= {minimum}, got {got}") from None
 
 
 def numbers(name: str, value: Any, *, dims: tuple[int, ...] | None = None, shape: str = "") -> torch.Tensor:
@@ -425,11 +467,7 @@ def numbers(name: str, value: Any, *, dims: tuple[int, ...] | None = None, shape
     if value.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(value.shape)}): there is nothing to draw or run")
     value = value.detach().to(torch.float64 if value.dtype == torch.float64 else torch.float32)
-    bad = ~torch.isfinite(value)
-    if bool(bad.any()):
-        what = "NaN" if bool(torch.isnan(value).any()) else "infinite values"
-        raise ValueError(f"{name} contains {what} ({int(bad.sum())} of {value.numel()} entries): keep the finite "
-                         f"ones, {name}[torch.isfinite({name})], or find what produced them")
+    _finite(name, value, f"keep the finite ones, {name}[torch.isfinite({name})], or find what produced them")
     return value
 
 

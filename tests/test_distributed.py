@@ -94,15 +94,17 @@ class GlobalBatches:
             yield default_collate([self.dataset[i] for i in indices])
 
 
-def test_two_processes_equal_one_process_with_their_global_batch(tmp_path):
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse_sum"])
+def test_two_processes_equal_one_process_with_their_global_batch(tmp_path, loss):
     """2 gloo processes x batch 16 train the same network as 1 process x batch 32 made of the same
     examples. DistributedDataParallel averages the processes' gradients, so with a loss that is a
     mean over the batch (cross-entropy here) the averaged gradient is the gradient of the mean over
     all 32 examples; Adam then takes the same step in every process. The two runs are not bitwise
     equal: the gradient is reduced in another order (two means of 16 summed by all-reduce and halved,
     against one mean of 32), which changes the last bits, so weights and losses are compared with a
-    tolerance. (With the paper's summed loss, mse_sum, the averaged gradient is half the summed
-    gradient of the 32 examples: a 2-process run is not a 1-process run with the global batch.)
+    tolerance. With the paper's summed loss (mse_sum), the averaged gradient would be half the
+    summed gradient of the 32 examples; train_epoch multiplies that loss by the number of processes,
+    and this test fails without it (the halved gradient moves the weights by ~1.5e-5 even under Adam).
 
     The two processes' shards are checked on the way: disjoint, and together the whole training
     subset in every epoch, and the whole test subset exactly once."""
@@ -111,7 +113,7 @@ def test_two_processes_equal_one_process_with_their_global_batch(tmp_path):
     (tmp_path / "shards.py").write_text(SHARDS)
     out = tmp_path / "two"
     run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(tmp_path / "shards.py"), "--out", str(out), *EQUAL_ARGS], tmp_path)
+         str(tmp_path / "shards.py"), "--out", str(out), *EQUAL_ARGS, "--loss", loss], tmp_path)
     shards = [json.loads((tmp_path / f"shards{r}.json").read_text()) for r in (0, 1)]
     assert [s["world"] for s in shards] == [2, 2]
 
@@ -130,7 +132,7 @@ def test_two_processes_equal_one_process_with_their_global_batch(tmp_path):
     train_loader, test_loader = data.loaders("digits", 32, subset=(256, 91), seed=0, distributed=False)
     epochs = [[b0 + b1 for b0, b1 in zip(shards[0]["train"][e], shards[1]["train"][e])] for e in ("1", "2")]
     train.seed_everything(0)
-    net = build("mlp", "digits", preset="modern", timesteps=5, epochs=2, batch_size=16)
+    net = build("mlp", "digits", preset="modern", timesteps=5, epochs=2, batch_size=16, loss=loss)
     history = train.fit(net, GlobalBatches(train_loader.dataset, epochs), test_loader, device="cpu", quiet=True,
                         seed=0, out=tmp_path / "one")
 
