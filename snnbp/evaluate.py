@@ -3,7 +3,8 @@ synaptic operations against the ANN twin's multiply-accumulates, and an energy e
 
     python -m snnbp.evaluate RUN_DIR        # writes RUN_DIR/evaluation.json and PNG plots
 
-A run folder is read through :mod:`snnbp.runs` (its ``config.json`` and a checkpoint, safely).
+A run folder is read through :mod:`snnbp.runs` (its ``config.json`` and a checkpoint, safely); the
+plots are the figures of :func:`snnbp.plots.evaluation`, saved by :func:`snnbp.display.save`.
 
 **Accuracy vs time steps.** Nothing in the network feeds back and the forward pass does not look
 ahead, so the first :math:`t` steps of a :math:`T`-step run are exactly a :math:`t`-step run. The
@@ -222,46 +223,13 @@ def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None =
 
 
 def plot(result: dict, folder: str | os.PathLike) -> list[Path]:
-    """Write ``accuracy_vs_timesteps.png``, ``firing_rates.png`` and ``operations.png`` (matplotlib, Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the figures of :func:`snnbp.plots.evaluation` (accuracy vs time steps, firing rates,
+    operations) into ``folder`` as ``<name>.png`` files, through :func:`snnbp.display.save`, and
+    return their paths. Drawing is :mod:`snnbp.plots`' job; this picks the files."""
+    from . import display, plots
 
     folder = Path(folder)
-    paths = []
-    acc = result["accuracy_vs_timesteps"]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(range(1, len(acc) + 1), [100 * a for a in acc], marker="." if len(acc) < 40 else None)
-    ax.set(xlabel="inference time steps t", ylabel="test accuracy (%)", title=f"{result.get('model', '')} accuracy vs time")
-    ax.grid(alpha=0.3)
-    paths.append(_save(fig, folder / "accuracy_vs_timesteps.png"))
-    if result["firing_rates"]:
-        names = list(result["firing_rates"])
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.bar(names, [result["firing_rates"][k] for k in names])
-        ax.set(ylabel="spikes / neuron / step", title="firing rate per layer")
-        ax.tick_params(axis="x", rotation=45)
-        paths.append(_save(fig, folder / "firing_rates.png"))
-    names = [r["name"] for r in result["layers"]]
-    x = range(len(names))
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    ax.bar([i - 0.2 for i in x], [r["synaptic_ops"] for r in result["layers"]], 0.4, label="SNN accumulates")
-    ax.bar([i + 0.2 for i in x], [r["ann_macs"] for r in result["layers"]], 0.4, label="ANN MACs")
-    ax.set_xticks(list(x), names, rotation=45)
-    ax.set(yscale="log", ylabel="operations per image", title="operations per weight layer")
-    ax.legend()
-    paths.append(_save(fig, folder / "operations.png"))
-    return paths
-
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return [display.save(fig, folder / f"{name}.png") for name, fig in plots.evaluation(result).items()]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -271,7 +239,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run folder written by python -m snnbp.train")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--timesteps", type=count(1), help="evaluate up to this many steps >= 1 (default: the trained T)")
-    p.add_argument("--test-subset", type=count(1), help="a fixed random subset of M >= 1 test images (default: the run's)")
+    p.add_argument("--test-subset", type=count(1),
+                   help="a fixed random subset of M >= 1 test images (default: the run's)")
     p.add_argument("--batch-size", type=count(1), help="images per batch >= 1 (default: the run's)")
     p.add_argument("--data-root", help="data folder (default: the run's, else $SNNBP_DATA)")
     p.add_argument("--no-download", action="store_true", help="never download; fail if the data are absent")

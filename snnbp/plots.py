@@ -1,170 +1,46 @@
-r"""Figures for the book: a membrane-potential explorer, spike rasters, f-I curves, surrogate
-derivatives and training curves. Chapters call these; they never copy plotting code.
+r"""The book's figures, all plotly: a membrane-potential explorer, spike rasters, f-I curves,
+surrogate derivatives, training curves, per-layer bars and the figures of an evaluation. Chapters
+call these; they never copy plotting code. Every function returns a
+:class:`plotly.graph_objects.Figure` and computes nothing a figure does not need: neurons are run
+by :mod:`snnbp.simulation`, and showing or saving a figure is :mod:`snnbp.display`'s job.
 
 Two kinds of interactivity:
 
-* **Kernel-free** (the static HTML book, and Jupyter/Colab too). Every function returns a
-  :class:`plotly.graph_objects.Figure`; :func:`show` displays it as HTML. Sliders switch among
-  results computed *in Python* by :mod:`snnbp` beforehand: a figure whose
-  ``layout.meta["snnbp_lookup"]`` holds one entry per combination of slider positions gets a
-  small script (:data:`LOOKUP_JS`) that restyles the traces when any slider moves. Nothing is
-  recomputed in the browser, so what you see is what the library computes.
+* **Kernel-free** (the static HTML book, and Jupyter/Colab too): :func:`show` displays a figure
+  as HTML. Sliders switch among results computed *in Python* by :mod:`snnbp` beforehand: a
+  figure whose ``layout.meta["snnbp_lookup"]`` holds one entry per combination of slider
+  positions (C order, :func:`_lookup_index`) gets a small script (:data:`LOOKUP_JS`) that
+  restyles the traces when any slider moves. Nothing is recomputed in the browser, so what you
+  see is what the library computes.
 * **Live** (a running kernel): :func:`live_membrane_explorer` is a set of ipywidgets sliders that
   re-run the neuron for any value. Only show it when :func:`is_live` is True: a book build
   executes notebooks without a front end, and a widget would be frozen into a dead snapshot.
 
-plotly.js itself comes from the page when it is there (the book loads a local copy, so it works
-offline), else from plotly's CDN (Jupyter, Colab).
+Re-exported here, so that ``plots.X`` keeps working: :func:`show`, :func:`to_html`,
+:func:`is_live`, :func:`save`, :data:`LOOKUP_JS` (from :mod:`snnbp.display`) and :func:`simulate`,
+:func:`fi_rates` (from :mod:`snnbp.simulation`).
 
 Used from chapter 02 (``book/02_lif_neuron``: the membrane explorer) on, in every chapter.
 """
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
-import sys
-import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 
 import torch
 
 from . import validate
-from .neurons import LIF, RESETS
+from .display import LOOKUP_JS, SHOW_ELSEWHERE, is_live, save, show, to_html  # noqa: F401 (re-exported)
+from .neurons import RESETS
+from .simulation import as_current, as_currents, fi_rates, simulate
 
-__all__ = ["show", "to_html", "is_live", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
+__all__ = ["show", "to_html", "is_live", "save", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
-           "histogram", "surrogates", "history", "bars", "rate_explorer"]
+           "histogram", "surrogates", "history", "probe", "bars", "rate_explorer", "evaluation", "COLORS"]
 
 #: Colours used throughout the book (colour-blind safe, after Okabe & Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
-
-# -- displaying ---------------------------------------------------------------------------------
-
-#: Wires a figure's sliders to ``layout.meta.snnbp_lookup``: the active index of every slider, in
-#: order, picks one precomputed entry ``{"traces": {index: {property: value}}, "title": text}``.
-LOOKUP_JS = """
-function snnbpLookup(gd) {
-  var lookup = gd.layout.meta && gd.layout.meta.snnbp_lookup;
-  if (!lookup) { return; }
-  function update() {
-    var index = 0;
-    for (var i = 0; i < lookup.shape.length; i++) {
-      index = index * lookup.shape[i] + (gd.layout.sliders[i].active || 0);
-    }
-    var entry = lookup.entries[index];
-    for (var trace in entry.traces) {
-      var change = {};
-      for (var prop in entry.traces[trace]) { change[prop] = [entry.traces[trace][prop]]; }
-      Plotly.restyle(gd, change, [parseInt(trace, 10)]);
-    }
-    if (entry.title !== undefined) { Plotly.relayout(gd, {"title.text": entry.title}); }
-  }
-  gd.on("plotly_sliderchange", update);
-}
-"""
-
-_TEMPLATE = """<div class="snnbp-figure">
-<div id="{div_id}" style="width:100%;height:{height}px;"></div>
-<script type="text/javascript">
-(function() {{
-  {lookup_js}
-  function draw() {{
-    var fig = {fig_json};
-    Plotly.newPlot("{div_id}", fig.data, fig.layout, {config}).then(snnbpLookup);
-  }}
-  if (window.Plotly) {{ draw(); return; }}
-  var amd = window.define;   // plotly.js must not register as an AMD module (classic Notebook)
-  window.define = undefined;
-  var script = document.createElement("script");
-  script.src = "{cdn}";
-  script.onload = function() {{ window.define = amd; draw(); }};
-  document.head.appendChild(script);
-}})();
-</script>
-</div>"""
-
-
-def _check_figure(fig) -> None:
-    from plotly.basedatatypes import BaseFigure
-
-    hint = ("call it to get a figure, e.g. plots.show(plots.raster(spikes))" if callable(fig) and
-            not hasattr(fig, "savefig") else "a matplotlib figure shows with plt.show()" if hasattr(fig, "savefig")
-            else "pass what a plots function returns")
-    validate.instance("fig", fig, BaseFigure, "a plotly figure (what every snnbp.plots function returns)", hint)
-
-
-def to_html(fig) -> str:
-    """The figure as an HTML fragment that draws itself without a kernel (see the module docstring).
-
-    Outside a notebook, write it to a file and open that in a browser (it fetches plotly.js from
-    plotly's CDN when the page has none)::
-
-        with open("figure.html", "w") as f:
-            f.write(plots.to_html(fig))
-
-    (``fig.write_html("figure.html")`` writes a complete page too, but its sliders do nothing: the
-    lookup script is snnbp's.)
-    """
-    import plotly.io as pio
-    from plotly.offline import get_plotlyjs_version
-
-    _check_figure(fig)
-    height = int(fig.layout.height or 450)
-    return _TEMPLATE.format(
-        div_id=f"snnbp-{uuid.uuid4().hex[:12]}", height=height, lookup_js=LOOKUP_JS.strip(),
-        fig_json=pio.to_json(fig, validate=False), config=json.dumps({"responsive": True, "displaylogo": False}),
-        cdn=f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js")
-
-
-#: What :func:`show` says where no notebook would display the figure.
-SHOW_ELSEWHERE = ("plots.show displays figures in a notebook (Jupyter, Colab, VS Code, the book); here (a plain "
-                  "Python script or a terminal) nothing is displayed. Save the figure instead: "
-                  "open('figure.html', 'w').write(plots.to_html(fig)) writes a page that draws itself (open it "
-                  "in a browser); a PNG needs the kaleido package (pip install kaleido), then "
-                  "fig.write_image('figure.png')")
-
-
-def _in_notebook() -> bool:
-    """Whether an IPython kernel runs this code, so that ``display`` reaches a front end: Jupyter,
-    Colab, VS Code, and a book build or papermill executing the notebook (nbclient starts a kernel
-    too). Not a plain Python script, and not IPython in a terminal (it cannot draw HTML)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def show(fig) -> None:
-    """Display a plotly figure as kernel-free HTML (works in the static book, Jupyter and Colab).
-
-    ``fig`` must be a plotly figure (a ``TypeError`` says so for anything else, e.g. a plots
-    function not called). Outside a notebook (a plain Python script, IPython in a terminal)
-    nothing can draw HTML: ``show`` then warns (``UserWarning``, once per calling line) with what
-    to do instead (:func:`to_html` into a file; a PNG through ``fig.write_image``, which needs
-    the ``kaleido`` package), and the script goes on. The figure is handed to IPython's
-    ``display`` either way, as before.
-    """
-    from IPython.display import HTML, display
-
-    html = HTML(to_html(fig))
-    if not _in_notebook():
-        warnings.warn(SHOW_ELSEWHERE, UserWarning, stacklevel=2)
-    display(html)
-
-
-def is_live() -> bool:
-    """True in a notebook with a live front end (Colab, Jupyter Lab/Notebook, VS Code).
-
-    False while a book build or papermill executes the notebook headless. ``SNNBP_LIVE=0/1``
-    overrides the guess.
-    """
-    forced = os.environ.get("SNNBP_LIVE")
-    if forced is not None:
-        return forced.strip().lower() not in ("", "0", "false", "no")
-    return "google.colab" in sys.modules or "JPY_SESSION_NAME" in os.environ or "VSCODE_PID" in os.environ
-
 
 # -- small helpers ------------------------------------------------------------------------------
 
@@ -224,42 +100,6 @@ def _index(values: Sequence, value) -> int:
 
 # -- one neuron ---------------------------------------------------------------------------------
 
-def simulate(current, *, steps: int = 100, leak: float = 0.99, threshold: float = 1.0,
-             reset: str = "zero") -> dict[str, torch.Tensor]:
-    r"""Run LIF neurons step by step with :meth:`snnbp.LIF.step` and return their traces.
-
-    ``current`` is a number (a constant input :math:`I` per step, for ``steps`` steps) or a tensor
-    ``[T, ...]`` (one input per step and neuron). Returns ``h`` (:math:`H[t] = V[t-1] + I[t]`,
-    the value compared with :math:`V_{th}`), ``v`` (after reset and leak), ``s`` (spikes) and
-    ``current``, each ``[T, ...]``.
-
-    Checked: ``steps`` an integer >= 1, ``leak`` in (0, 1], ``threshold`` > 0, ``reset`` one of
-    ``"zero"``, ``"subtract"``; ``current`` finite numbers, not empty (a list or numpy array is
-    converted). A tensor ``current`` sets ``T`` itself (``steps`` is then not used).
-    """
-    steps = validate.count("steps", steps)
-    neuron = LIF(leak=validate.leak("leak", leak), threshold=validate.positive("threshold", threshold),
-                 reset=validate.choice("reset", reset, RESETS))
-    drive = _current(current)
-    drive = drive.expand(steps).clone() if drive.dim() == 0 else drive
-    v = torch.zeros_like(drive[0])
-    hs, vs, ss = [], [], []
-    for t in range(drive.shape[0]):
-        v, s, h = neuron.step(v, drive[t])
-        hs.append(h), vs.append(v), ss.append(s)
-    return {"h": torch.stack(hs), "v": torch.stack(vs), "s": torch.stack(ss), "current": drive}
-
-
-def _current(current) -> torch.Tensor:
-    """The input of :func:`simulate`: a number, or finite numbers ``[T, ...]``, as float32."""
-    if isinstance(current, (int, float)) and not isinstance(current, bool):
-        if not math.isfinite(current):
-            raise ValueError(f"current must be a finite number, got {current}")
-        return torch.tensor(float(current))
-    return validate.numbers("current", current, shape="a number or a tensor [T, ...] (one input per step)"
-                            ).to(torch.float32)
-
-
 def _trace_entry(trace: dict, threshold: float) -> dict:
     steps = len(trace["h"])
     t = list(range(1, steps + 1))
@@ -291,7 +131,7 @@ def membrane_trace(current=0.06, *, steps: int = 100, leak: float = 0.99, thresh
 
     constant = isinstance(current, (int, float)) and not isinstance(current, bool)
     if not constant:
-        current = _current(current)
+        current = as_current(current)
         if current.dim() > 0 and current.numel() != current.shape[0]:
             raise ValueError(f"membrane_trace draws one neuron: current must be a number or a tensor [T], got "
                              f"shape {tuple(current.shape)}: pick one neuron, e.g. current[:, 0], or use "
@@ -381,23 +221,18 @@ def membrane_explorer(*, currents: Sequence[float] = (0.0, 0.005, 0.01, 0.015, 0
 
 
 def live_membrane_explorer(*, steps: int = 100):
-    """ipywidgets sliders that re-run the neuron for any value (Jupyter, Colab): see :func:`is_live`."""
+    """ipywidgets sliders that re-run the neuron for any value (Jupyter, Colab): see :func:`is_live`.
+
+    Each change draws :func:`membrane_trace` of the new settings, as kernel-free HTML; the
+    widget's ``result`` is that figure. Checked: ``steps`` an integer >= 1."""
     steps = validate.count("steps", steps)
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
 
     def draw(current=0.06, leak=0.99, threshold=1.0, reset="zero"):
-        trace = simulate(current, steps=steps, leak=leak, threshold=threshold, reset=reset)
-        t = torch.arange(1, steps + 1)
-        fig, ax = plt.subplots(figsize=(9, 3.5))
-        ax.plot(t, trace["h"], color=COLORS[0], label="membrane H[t]")
-        ax.axhline(threshold, color=COLORS[1], ls="--", label="threshold")
-        fired = t[trace["s"] > 0]
-        ax.vlines(fired, threshold, threshold * 1.15, color=COLORS[6], label="spike")
-        ax.set(xlabel="time step t", ylabel="membrane H[t]",
-               title=f"{len(fired)} spikes in {steps} steps")
-        ax.legend(loc="upper right")
-        plt.show()
+        fig = membrane_trace(current, steps=steps, leak=leak, threshold=threshold, reset=reset)
+        display(HTML(to_html(fig)))
+        return fig
 
     slider = dict(continuous_update=False, readout_format=".3f")
     return widgets.interactive(
@@ -409,28 +244,6 @@ def live_membrane_explorer(*, steps: int = 100):
 
 
 # -- f-I curves ---------------------------------------------------------------------------------
-
-def fi_rates(currents: torch.Tensor, *, steps: int = 1000, leak: float = 0.99, threshold: float = 1.0,
-             reset: str = "zero") -> torch.Tensor:
-    r"""Firing rate (spikes per step) of a LIF neuron for each constant input in ``currents``.
-
-    All currents run in parallel through one :class:`snnbp.LIF` layer for ``steps`` steps.
-    Checked: ``currents`` finite numbers ``[N]`` (a list is converted), ``steps`` >= 1, and the
-    neuron's ``leak``, ``threshold`` and ``reset`` as in :func:`simulate`.
-    """
-    currents = _currents(currents)
-    steps = validate.count("steps", steps)
-    neuron = LIF(leak=validate.leak("leak", leak), threshold=validate.positive("threshold", threshold),
-                 reset=validate.choice("reset", reset, RESETS))
-    with torch.no_grad():
-        spikes = neuron(currents.expand(steps, 1, -1).contiguous())
-    return spikes.mean(0)[0]
-
-
-def _currents(currents) -> torch.Tensor:
-    hint = "a tensor [N] of constant inputs (one number: wrap it, [0.5])"
-    return validate.numbers("currents", currents, dims=(1,), shape=hint).to(torch.float32)
-
 
 def fi_curve(currents: torch.Tensor | None = None, *, leaks: Sequence[float] = (1.0, 0.99, 0.95, 0.9),
              threshold: float = 1.0, reset: str = "zero", steps: int = 1000, subtract_if: bool = True):
@@ -444,7 +257,7 @@ def fi_curve(currents: torch.Tensor | None = None, *, leaks: Sequence[float] = (
     leaks = [validate.leak(f"leaks[{i}]", v) for i, v in enumerate(validate.sequence("leaks", leaks, "leaks"))]
     validate.choice("reset", reset, RESETS)
     subtract_if = validate.flag("subtract_if", subtract_if)
-    currents = torch.linspace(0, 1.2 * threshold, 121) if currents is None else _currents(currents)
+    currents = torch.linspace(0, 1.2 * threshold, 121) if currents is None else as_currents(currents)
     fig = _figure(title=f"f-I curves (V<sub>th</sub> = {threshold:g}, {steps} steps)", height=440,
                   xaxis_title="constant input current I per step", yaxis_title="firing rate (spikes per step)")
     x = currents.tolist()
@@ -464,22 +277,24 @@ def fi_curve(currents: torch.Tensor | None = None, *, leaks: Sequence[float] = (
 
 # -- spikes -------------------------------------------------------------------------------------
 
-def _flat(spikes: torch.Tensor, max_neurons: int | None) -> torch.Tensor:
-    """``[T, ...]`` -> ``[T, N]``, keeping the ``max_neurons`` most active neurons (in their order)."""
+def _flat(spikes: torch.Tensor, max_neurons: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[T, ...]`` -> ``([T, N], neuron [N])``: the spikes of the ``max_neurons`` most active neurons
+    (all when None), in their order, and each kept neuron's index among all (flattened) neurons."""
     flat = spikes.detach().float().reshape(spikes.shape[0], -1).cpu()
+    keep = torch.arange(flat.shape[1])
     if max_neurons is not None and flat.shape[1] > max_neurons:
         keep = flat.abs().sum(0).topk(max_neurons).indices.sort().values
-        flat = flat[:, keep]
-    return flat
+    return flat[:, keep], keep
 
 
-def _raster_traces(go, flat: torch.Tensor, showlegend: bool):
+def _raster_traces(go, flat: torch.Tensor, neuron: torch.Tensor, showlegend: bool):
+    """A marker at (t + 1, neuron[n]) for every spike ``flat[t, n]`` of +1 (and of -1, when any)."""
     traces = []
     for sign, name, color in ((1, "spike +1", COLORS[6]), (-1, "spike \u22121", COLORS[1])):
         t, n = torch.nonzero(flat == sign, as_tuple=True)
         if sign == -1 and len(t) == 0:
             continue
-        traces.append(go.Scatter(x=(t + 1).tolist(), y=n.tolist(), mode="markers", name=name,
+        traces.append(go.Scatter(x=(t + 1).tolist(), y=neuron[n].tolist(), mode="markers", name=name,
                                  legendgroup=name, showlegend=showlegend,
                                  marker=dict(symbol="line-ns-open", size=6, color=color, line=dict(width=1.5))))
     return traces
@@ -489,7 +304,8 @@ def raster(spikes: torch.Tensor, *, title: str = "spike raster", max_neurons: in
     """A raster of one spike train ``[T, ...]`` (neurons flattened): a mark per spike, time across.
 
     Negative spikes (signed input coding) are drawn in another colour. At most ``max_neurons``
-    rows are drawn: the most active ones (``None``: all).
+    rows are drawn: the most active ones (``None``: all), each at its own index among all the
+    flattened neurons (neuron :math:`n` of ``spikes[t]`` is ``spikes[t].flatten()[n]``).
 
     Checked: ``spikes`` a non-empty tensor of at least one dimension (float, int or bool) holding
     only -1, 0 and 1 (membrane potentials or rates would draw nothing: use :func:`lines` or
@@ -501,9 +317,9 @@ def raster(spikes: torch.Tensor, *, title: str = "spike raster", max_neurons: in
     validate.spike_values("spikes", spikes, "a raster draws spike trains; analog values (membrane potentials, "
                                             "rates, direct input) belong in plots.lines or plots.histogram")
     max_neurons = validate.optional_count("max_neurons", max_neurons)
-    flat = _flat(spikes, max_neurons)
+    flat, neuron = _flat(spikes, max_neurons)
     fig = _figure(title=title, height=360, xaxis_title="time step t", yaxis_title="neuron")
-    fig.add_traces(_raster_traces(go, flat, True))
+    fig.add_traces(_raster_traces(go, flat, neuron, True))
     fig.update_xaxes(range=[0.5, flat.shape[0] + 0.5])
     return fig
 
@@ -514,7 +330,7 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
     ``[T, B, ...]`` (e.g. :attr:`snnbp.Recording.spikes`). Each panel's title gives the layer's
     firing rate (spikes per neuron per step) for this sample; a layer holding other values than
     -1, 0 and 1 (the direct encoding's analog ``"input"``) says so in its title, since only its
-    ±1 entries are drawn.
+    ±1 entries are drawn. As in :func:`raster`, a kept neuron is drawn at its own index.
 
     Checked: ``spikes`` a non-empty dict of non-empty tensors ``[T, B, ...]`` (one tensor is an
     error: use :func:`raster`, or wrap it, ``{"layer": spikes}``); ``sample`` an index into the
@@ -535,7 +351,7 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
         validate.spike_tensor(f"spikes[{name!r}]", spikes[name], min_dim=2, shape="a tensor [T, B, ...]",
                               hint="a recording holds [T, B, ...]; for one sample's [T, ...] use plots.raster")
         validate.index("sample", sample, spikes[name].shape[1], f"the batch of spikes[{name!r}]")
-    flats = [_flat(spikes[name][:, sample], None) for name in names]
+    flats = [_flat(spikes[name][:, sample], None)[0] for name in names]
 
     def analog(f: torch.Tensor) -> bool:
         return bool(((f != 0) & (f.abs() != 1)).any())
@@ -547,8 +363,7 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=subtitles,
                         vertical_spacing=0.08)
     for row, (name, flat) in enumerate(zip(names, flats), start=1):
-        flat = _flat(flat, max_neurons)
-        for trace in _raster_traces(go, flat, row == 1):
+        for trace in _raster_traces(go, *_flat(flat, max_neurons), row == 1):
             fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(title_text="neuron", row=row, col=1)
     fig.update_xaxes(title_text="time step t", row=len(names), col=1)
@@ -827,7 +642,51 @@ def rate_explorer(layers: Sequence[str], params: Mapping[str, Sequence], rates: 
                   xaxis=dict(title=None))
     fig.add_trace(go.Bar(x=layers, y=default["traces"]["0"]["y"], text=default["traces"]["0"]["text"],
                          textposition="outside", marker_color=COLORS[0], name="rate", showlegend=False))
-    fig.update_layout(sliders=[_slider(n, g, p, plot_bottom - 0.08 - 0.15 * k, "{:g}" if not isinstance(g[0], str) else "{}")
+    fig.update_layout(sliders=[_slider(n, g, p, plot_bottom - 0.08 - 0.15 * k,
+                                       "{:g}" if not isinstance(g[0], str) else "{}")
                                for k, (n, g, p) in enumerate(zip(names, grid, positions))])
     fig.layout.meta = {"snnbp_lookup": {"shape": shape, "entries": entries}}
     return fig
+
+
+# -- an evaluation (snnbp.evaluate) ----------------------------------------------------------------
+
+#: What :func:`evaluation` reads from an evaluation dict.
+EVALUATION_KEYS = ("accuracy_vs_timesteps", "firing_rates", "layers")
+
+
+def evaluation(result: Mapping) -> dict:
+    r"""The figures of an evaluation: what :func:`snnbp.evaluate.analyse` returns, or a run folder's
+    ``evaluation.json`` read back. Keys are the figures' names (``python -m snnbp.evaluate``
+    writes each as ``<name>.png`` into the run folder):
+
+    * ``"accuracy_vs_timesteps"``: test accuracy in percent, :math:`100 \cdot` ``acc[t - 1]``,
+      after :math:`t = 1..T` inference steps;
+    * ``"firing_rates"``: spikes per neuron per step of each recorded layer (absent for the ANN
+      twin, which records none);
+    * ``"operations"``: per weight layer and image, the SNN's accumulates and the ANN twin's
+      multiply-accumulates (log scale).
+
+    Checked: ``result`` a dict holding :data:`EVALUATION_KEYS`.
+    """
+    validate.mapping("result", result, "of an evaluation, as snnbp.evaluate.analyse returns it")
+    missing = [key for key in EVALUATION_KEYS if key not in result]
+    if missing:
+        raise ValueError(f"result lacks {', '.join(map(repr, missing))}: pass what snnbp.evaluate.analyse returns "
+                         f"(or a run's evaluation.json, json.loads(path.read_text()))")
+    acc = validate.sequence("result['accuracy_vs_timesteps']", result["accuracy_vs_timesteps"], "accuracies")
+    figures = {"accuracy_vs_timesteps": lines(
+        list(range(1, len(acc) + 1)), {"accuracy": [100 * a for a in acc]}, markers=len(acc) < 40,
+        title=f"{result.get('model', '')} accuracy vs time".strip(), xlabel="inference time steps t",
+        ylabel="test accuracy (%)", height=320)}
+    rates = result["firing_rates"]
+    if rates:
+        figures["firing_rates"] = bars(list(rates), {"firing rate": list(rates.values())}, height=320,
+                                       title="firing rate per layer", ylabel="spikes / neuron / step")
+    layers = result["layers"]
+    figures["operations"] = bars([r["name"] for r in layers],
+                                 {"SNN accumulates": [r["synaptic_ops"] for r in layers],
+                                  "ANN MACs": [r["ann_macs"] for r in layers]},
+                                 log_y=True, title="operations per weight layer", ylabel="operations per image",
+                                 height=320)
+    return figures

@@ -1,6 +1,7 @@
-"""Mistakes a notebook reader makes with snnbp.plots and snnbp.bridge (issue 22): each gets a clear
-error or warning that names the argument and the fix; the "ok" rows must keep working, so that an
-over-strict check shows too. Rows: ``(name, call, expect, kind, words)``, see conftest's ``mistake``."""
+"""Mistakes a notebook reader makes with snnbp.plots (and snnbp.display behind it) and snnbp.bridge
+(issue 22): each gets a clear error or warning that names the argument and the fix; the "ok" rows must
+keep working, so that an over-strict check shows too. Rows: ``(name, call, expect, kind, words)``, see
+conftest's ``mistake``."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import bridge, plots
+from snnbp import bridge, display, plots
 
 SPIKES = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])   # [T = 4, N = 3]
 LAYERS = {"lif1": torch.bernoulli(torch.full((4, 2, 5), 0.3))}                              # [T, B = 2, 5]
@@ -61,7 +62,7 @@ def _recording():
 def _show_in_notebook():
     """What a kernel (Jupyter, Colab, a book build) sees: the HTML, and no warning."""
     shown = []
-    with mock.patch.object(plots, "_in_notebook", return_value=True), \
+    with mock.patch.object(display, "_in_notebook", return_value=True), \
             mock.patch("IPython.display.display", side_effect=shown.append):
         plots.show(plots.raster(SPIKES))
     assert len(shown) == 1 and "Plotly.newPlot" in shown[0].data
@@ -70,6 +71,20 @@ def _show_in_notebook():
 def _show_in_script():
     with mock.patch("IPython.display.display"):
         plots.show(plots.raster(SPIKES))
+
+
+def _save_png(tmp="figure.png"):
+    """plots.save of a figure of lines, into a temporary folder."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = plots.save(plots.lines([1, 2], {"a": [0.5, 0.7]}), Path(folder) / tmp)
+        assert path.stat().st_size > 1000
+
+
+EVALUATION = {"accuracy_vs_timesteps": [0.5, 0.75], "firing_rates": {},
+              "layers": [{"name": "fc1", "synaptic_ops": 0.0, "ann_macs": 100}]}
 
 
 def _analog_input_layer():
@@ -161,7 +176,20 @@ ROWS = [
     ("show: the function, not its figure", lambda: plots.show(plots.raster), "error", TypeError,
      ("fig", "plotly figure", "call it")),
     ("show: in a plain script", _show_in_script, "warning", UserWarning,
-     ("notebook", "plots.to_html(fig)", "kaleido", "write_image")),
+     ("notebook", "plots.save(fig, 'figure.html')", "plots.to_html(fig)", "kaleido", "write_image")),
+    ("save: a PDF", lambda: plots.save(plots.lines([1], {"a": [1]}), "figure.pdf"), "error", ValueError,
+     ("suffix", "'.pdf'", "'.html'", "'.png'")),
+    ("save: the function, not its figure", lambda: plots.save(plots.lines, "figure.png"), "error", TypeError,
+     ("fig", "plotly figure", "call it")),
+    ("save: figure and path swapped", lambda: plots.save("figure.png", plots.lines([1], {"a": [1]})), "error",
+     TypeError, ("fig", "plotly figure")),
+    ("save: a histogram as PNG", lambda: plots.save(plots.histogram([0.1, 0.2]), "figure.png"), "error", ValueError,
+     ("histogram", ".html", "kaleido")),
+    ("evaluation: the json's path, not its dict", lambda: plots.evaluation("evaluation.json"), "error", TypeError,
+     ("result", "dict", "analyse")),
+    ("evaluation: a result without layers", lambda: plots.evaluation({"accuracy_vs_timesteps": [0.5],
+                                                                      "firing_rates": {}}), "error", ValueError,
+     ("result", "'layers'", "snnbp.evaluate.analyse")),
     # -- bridge -----------------------------------------------------------------------------------------
     ("bridge: compare given images", lambda: bridge.compare(_net(), _images()), "error", ValueError,
      ("spikes", "[T, B, C, H, W]", "net.encode(images)")),
@@ -221,6 +249,9 @@ ROWS = [
     ("ok: fi_rates of a list", lambda: plots.fi_rates([0.0, 0.5], steps=20), "ok", None, ()),
     ("ok: surrogates, one name", lambda: plots.surrogates(["paper"]), "ok", None, ()),
     ("ok: show in a notebook", _show_in_notebook, "ok", None, ()),
+    ("ok: save a PNG of lines", _save_png, "ok", None, ()),
+    ("ok: save with an upper-case suffix", lambda: _save_png("FIGURE.PNG"), "ok", None, ()),
+    ("ok: evaluation of the ANN twin (no rates)", lambda: plots.evaluation(EVALUATION), "ok", None, ()),
     ("bridge ok: compare on a net moved with .double()", _compare_double, "ok", None, ()),
     ("bridge ok: compare int8 spikes", _compare_int_spikes, "ok", None, ()),
     ("bridge ok: compare direct (analog) input", _compare_direct_input, "ok", None, ()),

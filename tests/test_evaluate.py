@@ -125,7 +125,9 @@ def test_evaluate_run_writes_json_and_plots(tmp_path):
     assert result["examples"] == 60 and result["timesteps"] == 5 and result["model"] == "mlp"
     assert result["energy"]["constants"]["mac_pj"] == 4.6
     for name in ("accuracy_vs_timesteps.png", "firing_rates.png", "operations.png"):
-        assert (tmp_path / name).stat().st_size > 1000
+        data = (tmp_path / name).read_bytes()       # a PNG (signature), 700 x 320 pixels (IHDR, big-endian)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+        assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (700, 320)
     assert evaluate.main([str(tmp_path / "missing")]) == 2
 
 
@@ -149,3 +151,12 @@ def test_a_run_saved_before_a_preset_changed_is_rebuilt_as_it_was_trained(tmp_pa
     assert train.main(["--out", str(tmp_path), "--resume", "--epochs", "2", "--quiet"]) == 0
     assert isinstance(seen[0].encoder, snnbp.PoissonEncoder) and seen[0].config.surrogate == "paper"
     assert seen[0].config.epochs == 2 and seen[0].timesteps == 3
+
+
+def test_plot_writes_one_png_per_figure_of_the_evaluation(tmp_path):
+    """evaluate.plot picks the files; the figures (and their values) are plots.evaluation's, tested there."""
+    result = {"model": "mlp", "accuracy_vs_timesteps": [0.5, 0.75], "firing_rates": {},
+              "layers": [{"name": "fc1", "synaptic_ops": 0.0, "ann_macs": 8192}]}       # an ANN twin: no rates
+    paths = evaluate.plot(result, tmp_path)
+    assert [p.name for p in paths] == ["accuracy_vs_timesteps.png", "operations.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accuracy_vs_timesteps.png", "operations.png"]

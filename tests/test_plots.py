@@ -1,4 +1,5 @@
-"""snnbp.plots: each function returns a figure; the HTML draws itself without a kernel."""
+"""snnbp.plots (and snnbp.display, snnbp.simulation behind it): each figure carries the values a formula or
+a hand count gives; the HTML draws itself without a kernel; save writes pages and PNG images."""
 import json
 
 import plotly.graph_objects as go
@@ -91,8 +92,6 @@ def test_fi_rates_if_and_lif():
     lif_rate = plots.fi_rates(currents, steps=400, leak=0.99)
     assert lif_rate[1] == 0                           # below the rheobase (1 - 0.99) * 1
     assert (lif_rate <= if_rate + 1e-6).all()         # the leak bends the curve below I / V_th
-    fig = plots.fi_curve(currents, steps=100)
-    assert len(fig.data) == 2 + 4
 
 
 # dyadic currents: float32 sums of them are exact, so the arithmetic above is what the neuron does
@@ -132,12 +131,15 @@ def test_rasters_from_a_recording():
         model(snnbp.data.digits("test")[0][:2])
     fig = plots.rasters(rec.spikes, max_neurons=20)
     assert isinstance(fig, go.Figure)
-    assert len(fig.layout.annotations) == len(rec.spikes)      # one titled panel per layer
-    assert "input" in fig.layout.annotations[0].text
+    titles = [a.text for a in fig.layout.annotations]
+    for name, s in rec.spikes.items():                          # one titled panel per layer, its rate by hand
+        flat = s[:, 0].reshape(8, -1)
+        rate = float(flat.abs().sum()) / flat.numel()
+        assert any(t.startswith(f"{name}: {flat.shape[1]} neurons, rate {rate:.3f}") for t in titles), (name, titles)
     signed = torch.tensor([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
     fig = plots.raster(signed)
-    assert {trace.name for trace in fig.data} == {"spike +1", "spike \u22121"}
-    assert sorted(fig.data[0].x) == [1, 2]
+    assert [(t.name, sorted(zip(t.x, t.y))) for t in fig.data] == [("spike +1", [(1, 0), (2, 1)]),
+                                                                   ("spike \u22121", [(1, 1), (2, 2)])]
 
 
 def _spike_positions(nested, sign):
@@ -157,10 +159,16 @@ def test_raster_marks_exactly_the_spikes():
         (1, 0), (2, 5), (4, 1), (4, 5), (6, 0)]
     assert sorted(zip(fig.data[1].x, fig.data[1].y)) == [(3, 3)]
     assert tuple(fig.layout.xaxis.range) == (0.5, 6.5)
-    # max_neurons keeps the most active rows, in their order, numbered 0.. among the kept: neurons 0 and 5
-    # (two spikes each) become rows 0 and 1
+    # max_neurons keeps the most active neurons, each at its own index: neurons 0 and 5 (two spikes each;
+    # 1 and 3 have one) stay at 0 and 5, and the -1 spike of neuron 3 is not drawn
     kept = plots.raster(spikes, max_neurons=2)
-    assert sorted(zip(kept.data[0].x, kept.data[0].y)) == [(1, 0), (2, 1), (4, 1), (6, 0)]
+    assert [t.name for t in kept.data] == ["spike +1"]
+    assert sorted(zip(kept.data[0].x, kept.data[0].y)) == [(1, 0), (2, 5), (4, 5), (6, 0)]
+    # the same in a panel of rasters: sample 1 of a batch, neurons 0 and 5 of [T, 2, 3] flattened
+    batch = torch.stack([torch.zeros_like(spikes), spikes], dim=1)          # [T, B = 2, 2, 3]
+    panel = plots.rasters({"layer": batch}, sample=1, max_neurons=2)
+    assert sorted(zip(panel.data[0].x, panel.data[0].y)) == [(1, 0), (2, 5), (4, 5), (6, 0)]
+    assert "(showing the 2 most active)" in panel.layout.annotations[0].text
 
 
 def test_rasters_draw_each_layers_spikes_of_the_sample():
@@ -177,10 +185,12 @@ def test_rasters_draw_each_layers_spikes_of_the_sample():
 
 def test_spike_movie_has_one_entry_per_step():
     spikes = snnbp.poisson_encode(torch.rand(8, 8), steps=6)
-    fig = plots.spike_movie(spikes, image=torch.rand(8, 8))
+    image = torch.rand(8, 8)
+    fig = plots.spike_movie(spikes, image=image)
     lookup = _lookup(fig)
     assert lookup["shape"] == [6] and len(lookup["entries"]) == 6
-    assert fig.layout.sliders[0].active == 5 and len(fig.data) == 3
+    assert fig.layout.sliders[0].active == 5
+    assert [list(r) for r in fig.data[2].z] == [row for row in reversed(image.tolist())]   # the image, row 0 on top
     # entry t: the spikes at step t + 1 and the running rate of steps 1..t + 1, rows flipped (row 0 at the top)
     for t in (0, 3, 5):
         frame = lookup["entries"][t]["traces"]
@@ -190,12 +200,8 @@ def test_spike_movie_has_one_entry_per_step():
     assert [list(r) for r in fig.data[0].z] == lookup["entries"][5]["traces"]["0"]["z"]
 
 
-def test_curves():
-    fig = plots.histogram(torch.rand(100), marks={"lower bound": 0.1, "upper bound": 0.9})
-    assert len(fig.data) == 3 and len(fig.layout.shapes) == 2
-    assert len(plots.surrogates().data) == 1 + len(snnbp.surrogate.NAMES)
-    rows = [dict(epoch=e, train_loss=1.0 / e, train_acc=0.5, test_acc=0.6) for e in (1, 2, 3)]
-    assert len(plots.history(rows).data) == 3
+def test_curves_switches():
+    assert [t.name for t in plots.surrogates().data[1:]] == list(snnbp.surrogate.NAMES)    # None: every surrogate
     fig = plots.lines([1, 2, 3], {"a": [1, 2, 3], "b": torch.tensor([3.0, 2, 1])}, log_y=True, dashed=["b"])
     assert fig.data[1].line.dash == "dash" and fig.layout.yaxis.type == "log"
 
@@ -269,13 +275,19 @@ def test_is_live_can_be_forced(monkeypatch):
     assert not plots.is_live()
 
 
-def test_live_explorer_builds_a_widget():
+def test_live_explorer_draws_the_membrane_of_its_sliders():
+    """The widget opens at I = 0.06, leak 0.99, V_th = 1: before the first spike H[t] = I (1 - 0.99^t) / 0.01,
+    which first exceeds 1 at t = 19 (ln(5/6) / ln(0.99) = 18.1); reset to zero, it fires every 19 steps."""
     pytest.importorskip("ipywidgets")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    widget = plots.live_membrane_explorer(steps=20)
+    widget = plots.live_membrane_explorer(steps=40)
     assert {c.description for c in widget.children[:4]} == {"current I", "leak \u03bb", "V_th", "reset"}
+    fig = widget.result                                          # what the sliders drew, a plotly figure
+    assert isinstance(fig, go.Figure)
+    h = [0.06 * (1 - 0.99 ** t) / 0.01 for t in range(1, 20)]                 # drawn to 3 decimals
+    assert list(fig.data[0].y)[:19] == pytest.approx(h, abs=5e-4) and h[17] < 1 < h[18]
+    assert list(fig.data[2].x) == [19, 38]
+    widget.children[2].value = 2.0                               # V_th = 2: H never exceeds it before t = 40
+    assert list(widget.result.data[2].x) == [] and list(widget.result.data[1].y) == [2.0, 2.0]
 
 
 def test_bars_groups_series_and_rejects_mismatched_lengths():
@@ -383,3 +395,52 @@ def test_figure_checks_keep_the_book_calls_working():
     assert "analog values" in fig.layout.annotations[0].text and "rate" in fig.layout.annotations[1].text
     with pytest.raises(ValueError, match=r"ys\['b'\]"):
         plots.lines([1, 2, 3], {"a": [1, 2, 3], "b": [1, 2]})
+
+
+RESULT = {"model": "mlp", "accuracy_vs_timesteps": [0.25, 0.5, 0.75],
+          "firing_rates": {"input": 0.2, "lif1": 0.05},
+          "layers": [{"name": "fc1", "synaptic_ops": 1200.0, "ann_macs": 8192},
+                     {"name": "classifier", "synaptic_ops": 30.0, "ann_macs": 1280}]}
+
+
+def test_evaluation_figures_carry_the_result():
+    figs = plots.evaluation(RESULT)
+    assert list(figs) == ["accuracy_vs_timesteps", "firing_rates", "operations"]
+    acc = figs["accuracy_vs_timesteps"].data[0]
+    assert list(acc.x) == [1, 2, 3] and list(acc.y) == [25.0, 50.0, 75.0]        # percent after t = 1..T steps
+    rates = figs["firing_rates"].data[0]
+    assert list(rates.x) == ["input", "lif1"] and list(rates.y) == [0.2, 0.05]
+    ops = {t.name: (list(t.x), list(t.y)) for t in figs["operations"].data}
+    assert ops == {"SNN accumulates": (["fc1", "classifier"], [1200.0, 30.0]),
+                   "ANN MACs": (["fc1", "classifier"], [8192.0, 1280.0])}
+    assert figs["operations"].layout.yaxis.type == "log"
+    ann = plots.evaluation(dict(RESULT, firing_rates={}))                      # the ANN twin records no spikes
+    assert list(ann) == ["accuracy_vs_timesteps", "operations"]
+    with pytest.raises(ValueError, match="'layers'"):
+        plots.evaluation({"accuracy_vs_timesteps": [0.5], "firing_rates": {}})
+
+
+def _png_size(path):
+    """(width, height) from a PNG's IHDR chunk (bytes 16..24, big-endian), after the 8-byte signature."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_save_writes_a_page_and_a_png_of_the_layouts_size(tmp_path):
+    fig = plots.lines([1, 2, 3], {"a": [1.0, None, 3.0], "b": [2.0, 2.0, 2.0]}, dashed=["b"], log_y=True,
+                      title="V<sub>th</sub> curves", height=320)
+    assert _png_size(plots.save(fig, tmp_path / "lines.png")) == (700, 320)   # 700 px wide unless set
+    fig.update_layout(width=500)
+    assert _png_size(plots.save(fig, str(tmp_path / "narrow.PNG"))) == (500, 320)
+    bars = plots.bars(["a", "b"], {"x": [1.0, 2.0], "y": [3.0, 0.5]}, text=True)
+    assert _png_size(plots.save(bars, tmp_path / "bars.png")) == (700, 400)
+    page = plots.save(plots.rate_explorer(["lif1"], {"gain": [1.0, 2.0]}, {(1.0,): [0.1], (2.0,): [0.2]}),
+                      tmp_path / "rates.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "snnbp_lookup" in page and "Plotly.newPlot(" in page
+    for other in (plots.histogram([0.1, 0.2]), plots.rasters({"a": torch.ones(3, 1, 2), "b": torch.ones(3, 1, 4)})):
+        with pytest.raises(ValueError, match=r"\.html"):
+            plots.save(other, tmp_path / "other.png")
+    with pytest.raises(ValueError, match="'.png'"):
+        plots.save(fig, tmp_path / "figure.pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bars.png", "lines.png", "narrow.PNG", "rates.html"]
