@@ -120,7 +120,7 @@ def test_a_check_that_loops_is_interrupted_and_later_questions_are_still_graded(
 
 @kernels
 def test_a_kernel_that_ignores_interrupts_is_killed_and_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(grade, "_GRACE", 2.0)
+    monkeypatch.setattr(grade.kernel, "GRACE", 2.0)
     stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
     path = variant(tmp_path, insert=[(-1, stubborn)])                 # the first cell
     start = time.monotonic()

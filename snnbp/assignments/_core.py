@@ -16,40 +16,55 @@ the student's code runs:
 :func:`respond` is the kernel's side (request text in, reply text out), :func:`verdict` the
 grader's (a decoded reply in, an :class:`Outcome` out) and :func:`run` both in one process (a
 student's self-check).
+
+A :class:`Question` is an :class:`snnbp.exercises.Exercise` (the same reference, cases, comparison,
+hint) with points: a question that only calls a function on inputs gets its three parts from the
+exercise framework, and the checks a chapter exercise shares with a question (a LIF step, the
+Poisson code, time-fixed dropout) are written once, in the chapter's exercise file.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from ..checking import STATUSES, Verdict, classify, decode, encode, generator
+from ..exercises import Exercise
 
-__all__ = ["Question", "Assignment", "Outcome", "STATUSES", "run", "respond", "verdict", "outcome", "question_generator",
+__all__ = ["Question", "Assignment", "Outcome", "STATUSES", "run", "respond", "verdict", "outcome",
+           "question_generator",
            "draw_seed", "draw_float", "draw_int"]
 
 #: the statuses a reply may report for itself (all worth zero points)
 REPORTED = ("missing", "not attempted", "error", "wrong")
 
 
-@dataclass(frozen=True)
-class Question:
-    """One graded question: ``names`` are what the student defines (functions, classes, variables);
-    ``make``, ``answer`` and ``judge`` are the three parts of its check (see the module docstring).
-    ``hint`` is shown on failure."""
+@dataclass(frozen=True, kw_only=True)
+class Question(Exercise):
+    """One graded question: an :class:`~snnbp.exercises.Exercise` with a ``key`` (``"q1"``), a
+    ``title``, its ``points`` and the ``names`` the student defines (functions, classes, variables),
+    which :meth:`~snnbp.exercises.Exercise.answer` receives in that order. ``make``, ``answer`` and
+    ``judge`` are the three parts of its check (see the module docstring): built from ``reference``,
+    ``draw`` and ``compare`` (or ``judge_case``) like an exercise's, or passed for a check that is
+    more than "call a function on inputs". ``hint`` is shown on failure."""
 
     key: str
     title: str
     points: int
     names: tuple[str, ...]
-    make: Callable[[torch.Generator], dict]
-    answer: Callable[..., Any]
-    judge: Callable[[dict, Any], None]
-    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.names[0])
+        super().__post_init__()
+
+    @property
+    def what(self) -> str:
+        return " and ".join(self.names)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from torch import nn
 from ..checking import clone, describe, expect, expect_close, expect_shape, generator, seeded
 from ..data import digits
 from ..encoding import PoissonEncoder
+from ..exercises.ch06_deep_vgg import dropout_problem
 from ..layers import Flatten, OutputIntegrator, TimeBatched, TimeFixedDropout
 from ..neurons import LIF
 from ._core import Assignment, Question, draw_float, draw_int, draw_seed
@@ -40,7 +41,8 @@ ACCURACY_TOLERANCE = 0.06
 def he_weights(hidden, gen: torch.Generator | None = None) -> list[torch.Tensor]:
     """He-normal weights ``N(0, sqrt(2 / fan_in))`` of the linear layers ``64 -> *hidden -> 10``."""
     widths = [64, *hidden, 10]
-    return [torch.randn(out, fan_in, generator=gen) * math.sqrt(2.0 / fan_in) for fan_in, out in zip(widths, widths[1:])]
+    return [torch.randn(out, fan_in, generator=gen) * math.sqrt(2.0 / fan_in)
+            for fan_in, out in zip(widths, widths[1:])]
 
 
 def reference_network(hidden=(128, 128, 64), dropout: float = 0.2, timesteps: int = 10,
@@ -160,18 +162,11 @@ def answer_time_fixed_dropout(request: dict, time_fixed_dropout) -> dict:
 
 
 def judge_time_fixed_dropout(request: dict, reply) -> None:
-    """One Bernoulli mask ``[1, B, ...]`` scaled by ``1/(1-p)``, reused at every step."""
+    """One Bernoulli mask ``[1, B, ...]`` scaled by ``1/(1-p)``, reused at every step (chapter 6's check,
+    :func:`snnbp.exercises.ch06_deep_vgg.dropout_problem`), on any input, with ``p = 0``, reproducible."""
     p, x = request["p"], request["x"]
-    out = expect_shape(f"time_fixed_dropout(x [20, 8, 50], p={p})", reply["ones"], (20, 8, 50)).double()
-    expect(bool((out == out[:1]).all()), "the mask changes from one time step to the next: draw ONE mask of "
-           "shape [1, B, ...] and reuse it for all T steps.")
-    values = set(torch.unique(out).tolist())
-    kept = 1 / (1 - p)
-    expect(len(values) <= 2 and all(math.isclose(v, 0.0) or math.isclose(v, kept, rel_tol=1e-5) for v in values),
-           f"with x = 1 every output must be 0 or 1/(1-p) = {kept:.4g}; got the values {sorted(values)[:5]}.")
-    dropped = float((out[0] == 0).double().mean())
-    expect(abs(dropped - p) < 5 * math.sqrt(p * (1 - p) / 400),
-           f"{dropped:.3f} of the units were dropped, expected about p = {p}.")
+    problem = dropout_problem(request["ones"], p, reply["ones"])
+    expect(problem is None, f"time_fixed_dropout(x = ones [20, 8, 50], p={p}): {problem}.")
     ratio = expect_shape("time_fixed_dropout(x [6, 4, 3, 5], p=0.5)", reply["half"], tuple(x.shape)) / x
     expect_close("out[t] / x[t] (the mask) at every step t", ratio, ratio[:1].expand_as(ratio), atol=1e-5)
     expect_close("time_fixed_dropout(x, p=0)", reply["zero"], x)
@@ -247,7 +242,8 @@ def judge_firing_rates(request: dict, reply) -> None:
     with seeded(request["seed"]):
         expected = measured_rates(net, request["images"])
     expect(isinstance(reply, list) and len(reply) == len(expected),
-           f"firing_rates must return a list with one rate per LIF layer ({len(expected)} here), got {describe(reply)}.")
+           f"firing_rates must return a list with one rate per LIF layer ({len(expected)} here), "
+           f"got {describe(reply)}.")
     expect_close("the firing rates (one eval-mode forward pass, no dropout)", torch.tensor([float(r) for r in reply]),
                  torch.tensor(expected), rtol=0.0, atol=2e-3)
 
@@ -346,23 +342,25 @@ def judge_report(request: dict, reply) -> None:
 
 
 ASSIGNMENT = Assignment("deep_dropout", "A deep SNN with time-fixed dropout", (
-    Question("q1", "time-fixed dropout", 2, ("time_fixed_dropout",), make_time_fixed_dropout,
-             answer_time_fixed_dropout, judge_time_fixed_dropout,
-             "mask = (torch.rand(x[:1].shape, generator=generator) >= p) / (1 - p); return x * mask "
+    Question(key="q1", title="time-fixed dropout", points=2, names=("time_fixed_dropout",),
+             make=make_time_fixed_dropout, answer=answer_time_fixed_dropout, judge=judge_time_fixed_dropout,
+             hint="mask = (torch.rand(x[:1].shape, generator=generator) >= p) / (1 - p); return x * mask "
              "(the [1, B, ...] mask broadcasts over the T steps)."),
-    Question("q2", "a deep spiking network", 2, ("make_network",), make_make_network, answer_make_network,
-             judge_make_network,
-             "PoissonEncoder(timesteps), Flatten(), then per hidden width: TimeBatched(nn.Linear(n, width, "
+    Question(key="q2", title="a deep spiking network", points=2, names=("make_network",),
+             make=make_make_network, answer=answer_make_network, judge=judge_make_network,
+             hint="PoissonEncoder(timesteps), Flatten(), then per hidden width: TimeBatched(nn.Linear(n, width, "
              "bias=False)), LIF(), TimeFixedDropout(dropout); finally TimeBatched(nn.Linear(n, 10)) and "
              "OutputIntegrator()."),
-    Question("q3", "per-layer firing rates", 2, ("firing_rates",), make_firing_rates, answer_firing_rates,
-             judge_firing_rates,
-             "model.eval(); inside torch.no_grad() register a forward hook on every snnbp.LIF module that "
+    Question(key="q3", title="per-layer firing rates", points=2, names=("firing_rates",),
+             make=make_firing_rates, answer=answer_firing_rates, judge=judge_firing_rates,
+             hint="model.eval(); inside torch.no_grad() register a forward hook on every snnbp.LIF module that "
              "stores its output, call model(images) once, remove the hooks, and average each output."),
-    Question("q4", "a training loop", 2, ("train",), make_train, answer_train, judge_train,
-             "per epoch: model.train(); a fresh torch.randperm; for each batch: out = model(x); loss = "
+    Question(key="q4", title="a training loop", points=2, names=("train",),
+             make=make_train, answer=answer_train, judge=judge_train,
+             hint="per epoch: model.train(); a fresh torch.randperm; for each batch: out = model(x); loss = "
              "((out - one_hot(y, 10)) ** 2).sum(); optimizer.zero_grad(); loss.backward(); optimizer.step()."),
-    Question("q5", "the report", 2, ("trained_model", "report"), make_report, answer_report, judge_report,
-             "report = {'test_accuracy': accuracy of trained_model on the test split, 'rates': "
+    Question(key="q5", title="the report", points=2, names=("trained_model", "report"),
+             make=make_report, answer=answer_report, judge=judge_report,
+             hint="report = {'test_accuracy': accuracy of trained_model on the test split, 'rates': "
              "firing_rates(trained_model, test images)}."),
 ))

@@ -9,39 +9,16 @@ from __future__ import annotations
 
 import torch
 
-from ..checking import Wrong, clone, describe, expect, expect_close, expect_shape, generator
+from ..checking import Wrong, clone, expect, expect_shape, generator
+from ..exercises.ch02_lif_neuron import LIF_STEP_OUTPUTS, compare_lif_step, lif_step_cases, lif_step_reference
+from ..exercises.ch03_spike_encoding import poisson_problem
 from ..neurons import LIF
 from ._core import Assignment, Question, draw_float, draw_int, draw_seed
 
 
-# -- question 1 ---------------------------------------------------------------------------------
-
-def make_lif_step(gen: torch.Generator) -> dict:
-    """Two edge cases (``H`` exactly at threshold: no spike) and three random ones."""
-    cases = [[torch.zeros(3), torch.tensor([0.5, 1.0, 1.5]), 0.99, 1.0],
-             [torch.full((2, 2), 0.6), torch.full((2, 2), 0.6), 0.5, 1.0]]
-    for _ in range(3):
-        shape = (draw_int(gen, 1, 6), draw_int(gen, 1, 6))
-        threshold = draw_float(gen, 0.5, 1.5)
-        cases.append([torch.rand(shape, generator=gen) * threshold, torch.randn(shape, generator=gen) * threshold,
-                      draw_float(gen, 0.8, 1.0), threshold])
-    return {"cases": cases}
-
-
-def answer_lif_step(request: dict, lif_step) -> list:
-    return [lif_step(clone(v), clone(current), leak, threshold) for v, current, leak, threshold in request["cases"]]
-
-
-def judge_lif_step(request: dict, reply) -> None:
-    """``lif_step(v, current, leak, threshold) -> (v_next, s, h)`` equals :meth:`snnbp.LIF.step`."""
-    expect(len(reply) == len(request["cases"]), "lif_step was not called on every input.")
-    for (v, current, leak, threshold), got in zip(request["cases"], reply):
-        expected = LIF(leak, threshold).step(v, current)
-        where = f"for v={describe(v)}, current={describe(current)}, leak={leak}, threshold={threshold}"
-        expect(isinstance(got, (tuple, list)) and len(got) == 3,
-               f"lif_step must return three tensors (v_next, s, h); {where} it returned {describe(got)}.")
-        for k in (2, 1, 0):                   # h, then s, then v_next: the first thing that goes wrong
-            expect_close(f"{('v_next', 's', 'h')[k]} {where}", got[k], expected[k])
+# -- question 1: the check of chapter 2's exercise (snnbp.exercises.ch02_lif_neuron) ----------------
+# edge cases where H equals the threshold exactly (no spike) and random ones; h, s and v_next
+# compared with snnbp.LIF.step within LIF_STEP_TOLERANCE
 
 
 # -- question 2 ---------------------------------------------------------------------------------
@@ -94,21 +71,11 @@ def answer_poisson_encode(request: dict, poisson_encode) -> dict:
 
 
 def judge_poisson_encode(request: dict, reply) -> None:
-    """``poisson_encode(x, steps, generator=None)``: shape, values, signs, rates and reproducibility."""
+    """``poisson_encode(x, steps, generator=None)``: shape, values, signs and rates (chapter 3's check,
+    :func:`snnbp.exercises.ch03_spike_encoding.poisson_problem`), then reproducibility."""
     x, steps = request["x"], request["steps"]
-    spikes = expect_shape(f"poisson_encode(x, {steps}) for x of shape {tuple(x.shape)}", reply["spikes"],
-                          (steps, *x.shape)).double()
-    values = set(torch.unique(spikes).tolist())
-    expect(values <= {-1.0, 0.0, 1.0}, f"spikes must be -1, 0 or +1, got the values {sorted(values)[:6]}.")
-    fired = spikes != 0
-    expect(bool((torch.sign(spikes) == torch.sign(x)).where(fired, True).all()),
-           "a spike must carry the sign of its pixel: +1 for x > 0, -1 for x < 0.")
-    rate, p = fired.double().mean(0), x.double().abs().clamp(max=1.0)
-    allowed = 5 * torch.sqrt(p * (1 - p) / steps) + 1e-3           # five standard deviations
-    worst = int(((rate - p).abs() - allowed).flatten().argmax())
-    expect(bool(((rate - p).abs() <= allowed).all()),
-           f"the firing rate of pixel x = {x.flatten()[worst].item():.4g} is {rate.flatten()[worst].item():.3f} "
-           f"over {steps} steps; it should be about min(|x|, 1) = {p.flatten()[worst].item():.3f}.")
+    problem = poisson_problem(x, steps, reply["spikes"])
+    expect(problem is None, f"poisson_encode(x, {steps}) for x of shape {tuple(x.shape)}: {problem}.")
     one, two = (expect_shape("poisson_encode(x, 50)", s, (50, *x.shape)) for s in reply["same"])
     expect(torch.equal(one, two), "two calls with generators seeded alike must give the same spikes: "
            "pass generator=generator to torch.rand.")
@@ -119,14 +86,16 @@ def judge_poisson_encode(request: dict, reply) -> None:
 
 
 ASSIGNMENT = Assignment("lif_poisson", "LIF neurons and Poisson spikes", (
-    Question("q1", "one LIF step in the paper's order", 3, ("lif_step",), make_lif_step, answer_lif_step,
-             judge_lif_step,
-             "integrate h = v + current; fire s = 1[h > threshold] (strictly greater); reset r = h (1 - s); "
+    Question(key="q1", title="one LIF step in the paper's order", points=3, names=("lif_step",),
+             reference=lif_step_reference, draw=lif_step_cases, compare=compare_lif_step(LIF_STEP_OUTPUTS),
+             hint="integrate h = v + current; fire s = 1[h > threshold] (strictly greater); reset r = h (1 - s); "
              "leak v_next = leak * r. Return (v_next, s, h)."),
-    Question("q2", "a spike train from rest", 3, ("lif_run",), make_lif_run, answer_lif_run, judge_lif_run,
-             "start from v = torch.zeros_like(currents[0]), call lif_step at every step t, collect s, "
+    Question(key="q2", title="a spike train from rest", points=3, names=("lif_run",), make=make_lif_run,
+             answer=answer_lif_run, judge=judge_lif_run,
+             hint="start from v = torch.zeros_like(currents[0]), call lif_step at every step t, collect s, "
              "and torch.stack the list of spikes along a new first dimension."),
-    Question("q3", "signed Poisson rate code", 4, ("poisson_encode",), make_poisson_encode, answer_poisson_encode,
-             judge_poisson_encode,
-             "u = torch.rand((steps, *x.shape), generator=generator); spikes = (x.abs() > u) times torch.sign(x)."),
+    Question(key="q3", title="signed Poisson rate code", points=4, names=("poisson_encode",),
+             make=make_poisson_encode, answer=answer_poisson_encode, judge=judge_poisson_encode,
+             hint="u = torch.rand((steps, *x.shape), generator=generator); spikes = (x.abs() > u) times "
+             "torch.sign(x)."),
 ))

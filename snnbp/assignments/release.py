@@ -27,10 +27,10 @@ from pathlib import Path
 
 import nbformat
 
-from ._cli import Parser, fail, read_notebook
+from .. import validate
 
 __all__ = ["BEGIN", "END", "STUB", "DROP_TAG", "strip_solutions", "student_notebook", "solution_regions",
-           "release", "default_folder"]
+           "release", "default_folder", "read_notebook", "main"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -53,7 +53,8 @@ def solution_regions(source: str, *, where: str = "cell") -> list[tuple[int, int
             start = number
         elif text == END:
             if start is None:
-                raise ValueError(f"{where}: the marker on line {number + 1} closes a solution region that was never opened")
+                raise ValueError(f"{where}: the marker on line {number + 1} closes a solution region that was "
+                                 "never opened")
             regions.append((start, number))
             start = None
     if start is not None:
@@ -123,26 +124,47 @@ def release(source: str | Path | None = None, target: str | Path | None = None, 
     return changed
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``release [--source DIR] [--release DIR] [--check]``: see the module docstring."""
-    parser = Parser(prog="python -m snnbp.assignments release",
-                    description="Generate student notebooks from instructor notebooks.")
-    parser.add_argument("--source", help="folder of instructor notebooks (default: assignments/source)")
-    parser.add_argument("--release", help="folder for the student notebooks (default: next to source, release/)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a student notebook is stale")
-    args = parser.parse_args(argv)
+def read_notebook(path: str | Path, what: str) -> nbformat.NotebookNode:
+    """The notebook at ``path``; ``ValueError`` naming ``what`` (the option or argument) and the problem."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except OSError as error:
+        raise ValueError(f"{what} {path}: cannot be read ({error.strerror or error}); "
+                         "pass a Jupyter notebook (.ipynb)") from None
+    except Exception as error:  # noqa: BLE001 - not JSON, or JSON that is not a notebook
+        reason = "not JSON" if type(error).__name__ == "NotJSONError" else " ".join(str(error).split())[:120]
+        raise ValueError(f"{what} {path}: not a Jupyter notebook ({reason}); "
+                         "pass a Jupyter notebook (.ipynb)") from None
+
+
+def parser() -> validate.ArgumentParser:
+    """``release [--source DIR] [--release DIR] [--check] [--debug]``."""
+    p = validate.ArgumentParser(prog="python -m snnbp.assignments release",
+                                description="Generate student notebooks from instructor notebooks.")
+    p.add_argument("--source", help="folder of instructor notebooks (default: assignments/source)")
+    p.add_argument("--release", help="folder for the student notebooks (default: next to source, release/)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a student notebook is stale")
+    p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
+    return p
+
+
+def _release(args) -> int:
     source = Path(args.source) if args.source else default_folder() / "source"
     if not source.is_dir() or not any(source.glob("*.ipynb")):
-        fail(f"--source {source}: not a folder of instructor notebooks (.ipynb); pass --source DIR")
+        raise ValueError(f"--source {source}: not a folder of instructor notebooks (.ipynb); pass --source DIR")
     for path in sorted(source.glob("*.ipynb")):
         read_notebook(path, "instructor notebook")
-    try:
-        changed = release(source, args.release, check=args.check)
-    except (OSError, ValueError) as error:
-        fail(str(error))
+    changed = release(source, args.release, check=args.check)
     verb = "out of date" if args.check else "written"
     for path in changed:
         print(f"{verb}: {path}")
     if not changed:
         print("student notebooks are up to date")
     return 1 if (args.check and changed) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``release`` (see the module docstring): 0 when done, 1 when ``--check`` finds a stale student
+    notebook, 2 for a bad argument (one line ``error: ...``; ``--debug`` shows the traceback)."""
+    args = parser().parse_args(argv)
+    return validate.run_command(lambda: _release(args), debug=args.debug)

@@ -138,15 +138,15 @@ def judge_gradient_by_hand(request: dict, reply) -> None:
 
 
 ASSIGNMENT = Assignment("surrogate_gradient", "The paper's approximate derivative", (
-    Question("q1", "the spike function as a torch.autograd.Function", 4, ("PaperSpike",), make_paper_spike,
-             answer_paper_spike, judge_paper_spike,
-             "forward: save s = (membrane > threshold).float() with ctx.save_for_backward and keep the threshold "
+    Question(key="q1", title="the spike function as a torch.autograd.Function", points=4, names=("PaperSpike",),
+             make=make_paper_spike, answer=answer_paper_spike, judge=judge_paper_spike,
+             hint="forward: save s = (membrane > threshold).float() with ctx.save_for_backward and keep the threshold "
              "on ctx; backward returns (grad_output * s / threshold, None): one gradient per forward input."),
-    Question("q2", "a LIF layer with the paper's backward rule", 3, ("paper_lif",), make_paper_lif, answer_paper_lif,
-             judge_paper_lif,
-             "h = v + current[t]; s = PaperSpike.apply(h, threshold); r = h * (1 - s.detach()); "
+    Question(key="q2", title="a LIF layer with the paper's backward rule", points=3, names=("paper_lif",),
+             make=make_paper_lif, answer=answer_paper_lif, judge=judge_paper_lif,
+             hint="h = v + current[t]; s = PaperSpike.apply(h, threshold); r = h * (1 - s.detach()); "
              "v = r + (leak - 1) * r.detach() keeps the value leak * r but passes gradient straight through."),
-    Question("q3", "the same gradient by hand", 3, ("paper_gradient_by_hand",), make_gradient_by_hand,
-             answer_gradient_by_hand, judge_gradient_by_hand,
-             "go backwards in time: d[t] = g[t] * s[t] / threshold + (1 - s[t]) * d[t+1], with d[T+1] = 0."),
+    Question(key="q3", title="the same gradient by hand", points=3, names=("paper_gradient_by_hand",),
+             make=make_gradient_by_hand, answer=answer_gradient_by_hand, judge=judge_gradient_by_hand,
+             hint="go backwards in time: d[t] = g[t] * s[t] / threshold + (1 - s[t]) * d[t+1], with d[T+1] = 0."),
 ))
