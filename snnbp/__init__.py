@@ -2,14 +2,15 @@
 Panda, Srinivasan & Roy (Frontiers in Neuroscience 2020), as a small textbook library.
 
 Introduced in chapter 01 (``book/01_preface``); each module's docstring names the chapter that
-teaches it: neurons (02), encoding (03), surrogate (04), layers (05-07, 10), models (06, 07),
-kernels (10), bridge (11).
+teaches it: neurons (02), encoding (03), surrogate (04), layers (05-07, 10), models and tables (06, 07),
+kernels (10), bridge (11). Each dataset is one record in :data:`snnbp.data.DATASETS`, each network
+one table in :data:`snnbp.tables.TABLES`; the rest of the library reads them.
 """
 from __future__ import annotations
 
 import importlib
 
-from . import data, layers, models, neurons, presets, surrogate
+from . import data, layers, models, neurons, presets, surrogate, tables
 from .encoding import PoissonEncoder, poisson_encode
 from .models import build
 from .neurons import IF, LIF
@@ -19,10 +20,11 @@ __version__ = "0.1.0"
 
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
-_LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime")
+_LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime",
+         "display", "simulation", "recipe", "runs", "distributed", "validate")
 
 __all__ = ["LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording", "build",
-           "models", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]
+           "models", "tables", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]
 
 
 def __getattr__(name: str):

@@ -223,7 +223,7 @@ class SnnTorchTwin(nn.Module):
         net = snnbp.build("lenet", "mnist", timesteps=20).eval()
         spikes = net.encode(images)
         twin = to_snntorch(net)
-        torch.testing.assert_close(twin(spikes), net.readout(net.classifier(net.features(spikes))))
+        torch.testing.assert_close(twin(spikes), net.run(spikes))
     """
 
     def __init__(self, net: nn.Module):
@@ -261,7 +261,7 @@ class SnnTorchTwin(nn.Module):
 def _check_net(net: nn.Module) -> nn.Module:
     """``net`` must be a spiking snnbp network (``snnbp.build``/``snnbp.custom``, ``spiking=True``)."""
     wanted = "a spiking snnbp network (snnbp.build(...) or snnbp.custom(...) with spiking=True)"
-    if not isinstance(net, nn.Module) or not all(hasattr(net, a) for a in ("features", "classifier", "readout")):
+    if not isinstance(net, nn.Module) or not all(hasattr(net, a) for a in ("features", "classifier", "readout", "run")):
         raise TypeError(f"net must be {wanted}, got {type(net).__name__}: the bridge rebuilds snnbp's own layers "
                         f"(LIF, TimeBatched, Residual ...) and cannot convert another module")
     if getattr(net, "spiking", True) is False or not isinstance(net.readout, OutputIntegrator):
@@ -338,7 +338,11 @@ def _spiking_layers(net: nn.Module, kind: type) -> list[nn.Module]:
 
 def compare(net: nn.Module, spikes: torch.Tensor, twin: SnnTorchTwin | None = None, *,
             gradients: bool = False, seed: int = 0) -> Comparison:
-    """Run ``net`` and its snnTorch ``twin`` on the same encoded input ``spikes [T, B, ...]``.
+    """Run ``net`` (:meth:`~snnbp.models.Network.run`, as its forward pass does after encoding) and its
+    snnTorch ``twin`` on the same encoded input ``spikes [T, B, ...]``. On the CPU a convolutional
+    ``net`` runs channels-last by default, where float sums in another order can flip a spike near
+    threshold in a deep network (see :class:`~snnbp.models.Network`); ``net.channels_last = False``
+    compares the twin with the plain layout.
 
     Compares every neuron layer's spikes and the outputs; with ``gradients=True`` also the
     weight gradients of the loss ``sum(output**2)`` (which agree only where the twin's backward
@@ -374,7 +378,7 @@ def compare(net: nn.Module, spikes: torch.Tensor, twin: SnnTorchTwin | None = No
     try:
         with torch.set_grad_enabled(gradients):
             torch.manual_seed(seed)
-            out_ours = net.readout(net.classifier(net.features(spikes)))
+            out_ours = net.run(spikes)
             grads_ours = torch.autograd.grad(out_ours.pow(2).sum(), params) if gradients else None
             torch.manual_seed(seed)
             out_theirs = twin(spikes)

@@ -7,6 +7,11 @@ SVHN and CIFAR-10 are read from torchvision's on-disk layout under a *data root*
 * ``root/cifar-10-batches-py/{data_batch_1..5,test_batch}``         (python pickles)
 * ``root/{train,test}_32x32.mat``                                    (SVHN, MATLAB files)
 
+Each dataset is one :class:`DatasetInfo` record in :data:`DATASETS`: its image shape and
+normalisation, its file layout, reader and download, its label in the results table and its
+presets' values. The rest of the library reads those records, so a new dataset is one record here
+(and a reader function, if its file format is new).
+
 The root is the ``root`` argument (``--data-root``), else the environment variable
 ``SNNBP_DATA``, else :data:`DEFAULT_ROOT`. Files that are absent are downloaded through
 torchvision when ``download=True``; otherwise :class:`DatasetNotFound` names the folder, the
@@ -32,9 +37,9 @@ import math
 import os
 import pickle
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -47,9 +52,22 @@ __all__ = ["DatasetInfo", "DATASETS", "NAMES", "info", "digits", "DEFAULT_ROOT",
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """Shape of one image ``[channels, size, size]``, the number of classes, and normalisation.
+    """One dataset's record: everything the library needs to know of it, in one place.
 
-    ``mean``/``std`` are ``None`` where images stay in [0, 1] (``ToTensor()`` only).
+    The images: one is ``[channels, size, size]``, in one of ``classes`` classes; ``mean``/``std``
+    normalise them per channel (``None`` where images stay in [0, 1], ``ToTensor()`` only).
+    Where they come from: ``files`` maps a data root to ``{split: [paths]}``, ``reader`` reads
+    those paths into ``(images uint8 [N, C, H, W], labels int64 [N])``, and ``fetch(root, split)``
+    downloads a split (``None``: no download); or, for a dataset bundled with a package (no files),
+    ``bundled(split)`` gives ``(images float [N, C, H, W] in [0, 1], labels [N])``.
+    For the results table: ``label``, the name shown, and ``train_size``, the whole training set
+    (``None`` where the paper does not use the dataset). For :mod:`snnbp.presets`: ``paper``, the
+    paper preset's values for this dataset (:class:`~snnbp.presets.Preset` fields, e.g.
+    ``batch_size``, ``epochs``, ``milestones``, ``augment``: ``augment`` is also what
+    :func:`dataset` does by default; a ``note`` there replaces the preset's note for unconfirmed
+    pairs), and ``modern``, the modern preset's (its ``epochs``).
+
+    Adding a dataset is adding its record to :data:`DATASETS` (and a reader, if its file format is new).
     """
 
     name: str
@@ -59,17 +77,16 @@ class DatasetInfo:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     note: str = ""
+    label: str = ""
+    train_size: int | None = None
+    files: Callable[[Path], dict[str, list[Path]]] | None = field(default=None, repr=False)
+    reader: Callable[[list[Path]], tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, repr=False)
+    fetch: Callable[[Path, str], Any] | None = field(default=None, repr=False)
+    bundled: Callable[[str], tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, repr=False)
+    paper: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
+    modern: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
 
 
-DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo("digits", 1, 8, 10, note="scikit-learn's bundled 8x8 handwritten digits, scaled to [0, 1]"),
-    "mnist": DatasetInfo("mnist", 1, 28, 10, note="ToTensor() in [0, 1], as the authors' MNIST script"),
-    "svhn": DatasetInfo("svhn", 3, 32, 10, (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534),
-                        note="normalisation not confirmed: the CIFAR-10 values are used"),
-    "cifar10": DatasetInfo("cifar10", 3, 32, 10, (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534),
-                           note="|x| <= ~1 after normalisation, as the authors' CIFAR-10 scripts"),
-}
-NAMES: tuple[str, ...] = tuple(DATASETS)
 SPLITS = ("train", "test")
 DEFAULT_ROOT = Path("~/.cache/snnbp/data").expanduser()
 
@@ -78,7 +95,7 @@ def info(dataset: str) -> DatasetInfo:
     """The :class:`DatasetInfo` of ``dataset`` (one of :data:`NAMES`)."""
     from . import validate
 
-    return DATASETS[validate.choice("dataset", dataset, NAMES)]
+    return DATASETS[validate.choice("dataset", dataset, tuple(DATASETS))]
 
 
 def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
@@ -113,18 +130,13 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root).expanduser()
 
 
-def _files(dataset: str, root: Path) -> dict[str, Path | list[Path]]:
-    """The files a split of ``dataset`` is read from, keyed by split."""
-    if dataset == "mnist":
-        raw = root / "MNIST" / "raw"
-        return {split: [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
-                for split, prefix in (("train", "train"), ("test", "t10k"))}
-    if dataset == "cifar10":
-        folder = root / "cifar-10-batches-py"
-        return {"train": [folder / f"data_batch_{i}" for i in range(1, 6)], "test": [folder / "test_batch"]}
-    if dataset == "svhn":
-        return {split: [root / f"{split}_32x32.mat"] for split in SPLITS}
-    raise ValueError(f"dataset {dataset!r} has no files; valid choices: 'mnist', 'cifar10', 'svhn'")
+def _files(dataset: str, root: Path) -> dict[str, list[Path]]:
+    """The files a split of ``dataset`` is read from, keyed by split (its record's ``files``)."""
+    meta = DATASETS.get(dataset)
+    if meta is None or meta.files is None:
+        with_files = ", ".join(repr(name) for name, d in DATASETS.items() if d.files is not None)
+        raise ValueError(f"dataset {dataset!r} has no files; valid choices: {with_files}")
+    return meta.files(root)
 
 
 def _present(path: Path) -> bool:
@@ -138,24 +150,20 @@ def _ensure(dataset: str, root: Path, split: str, download: bool) -> list[Path]:
     if not missing:
         return files
     flag = "--data-root DIR (or the environment variable SNNBP_DATA)"
-    others = [name for name in ("mnist", "cifar10", "svhn")
-              if name != dataset and all(_present(f) for f in _files(name, root)[split])]
+    others = [name for name, d in DATASETS.items() if d.files is not None
+              and name != dataset and all(_present(f) for f in d.files(root)[split])]
     held = f"; the folder holds {' and '.join(others)} (--dataset {others[0]}?)" if others else ""
-    if not download:
+    fetch = DATASETS[dataset].fetch
+    if not download or fetch is None:
+        why = "it has no download" if download and fetch is None else \
+            "downloading is off (--no-download / download=False)"
         raise DatasetNotFound(
-            f"{dataset} ({split}) not found in data folder {root} (missing {missing[0]}{held}), and downloading is "
-            f"off (--no-download / download=False). Pass {flag} pointing at a folder that holds it, "
-            f"or allow the download (download=True, i.e. drop --no-download).")
-    import torchvision.datasets as tvd
-
+            f"{dataset} ({split}) not found in data folder {root} (missing {missing[0]}{held}), and {why}. "
+            f"Pass {flag} pointing at a folder that holds it"
+            + (", or allow the download (download=True, i.e. drop --no-download)." if fetch is not None else "."))
     try:
         root.mkdir(parents=True, exist_ok=True)
-        if dataset == "mnist":
-            tvd.MNIST(str(root), train=split == "train", download=True)
-        elif dataset == "cifar10":
-            tvd.CIFAR10(str(root), train=split == "train", download=True)
-        else:
-            tvd.SVHN(str(root), split=split, download=True)
+        fetch(root, split)
     except Exception as err:  # network down, read-only folder, ...
         raise DatasetNotFound(
             f"{dataset} ({split}) not found in data folder {root} and the download failed ({err}). "
@@ -326,7 +334,67 @@ def _check_read(name: str, split: str, files: list[Path], images: torch.Tensor, 
                             f"{meta.classes} classes (0..{meta.classes - 1}); is it another dataset's file?")
 
 
-_READERS: dict[str, Callable] = {"mnist": read_mnist, "cifar10": read_cifar10, "svhn": read_svhn}
+# -- the datasets' records ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Torchvision:
+    """``fetch(root, split)`` through ``torchvision.datasets.<cls>``, which takes ``split=`` where
+    ``by_split`` (SVHN), else ``train=`` (MNIST, CIFAR-10). A class, not a closure, so that a
+    record (and a network's ``info``) pickles."""
+
+    cls: str
+    by_split: bool = False
+
+    def __call__(self, root: Path, split: str):
+        import torchvision.datasets as tvd
+
+        chosen = {"split": split} if self.by_split else {"train": split == "train"}
+        return getattr(tvd, self.cls)(str(root), download=True, **chosen)
+
+
+def _mnist_files(root: Path) -> dict[str, list[Path]]:
+    raw = root / "MNIST" / "raw"
+    return {split: [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
+            for split, prefix in (("train", "train"), ("test", "t10k"))}
+
+
+def _cifar10_files(root: Path) -> dict[str, list[Path]]:
+    folder = root / "cifar-10-batches-py"
+    return {"train": [folder / f"data_batch_{i}" for i in range(1, 6)], "test": [folder / "test_batch"]}
+
+
+def _svhn_files(root: Path) -> dict[str, list[Path]]:
+    return {split: [root / f"{split}_32x32.mat"] for split in SPLITS}
+
+
+_CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534)
+#: The paper's learning-rate steps for its 150-epoch runs (CIFAR-10, SVHN).
+_STEPS_150 = dict(batch_size=16, epochs=150, milestones=(70, 100, 125))
+
+DATASETS: dict[str, DatasetInfo] = {
+    "digits": DatasetInfo(
+        "digits", 1, 8, 10, note="scikit-learn's bundled 8x8 handwritten digits, scaled to [0, 1]",
+        label="digits (scikit-learn)", bundled=digits,
+        # not in the paper: sized so a CPU trains it in about a minute
+        paper=dict(timesteps=20, batch_size=32, epochs=20, milestones=(15,), rate_scale=1.0,
+                   note="digits is not in the paper: paper neuron and loss, sizes chosen for a CPU"),
+        modern=dict(epochs=20)),
+    "mnist": DatasetInfo(
+        "mnist", 1, 28, 10, note="ToTensor() in [0, 1], as the authors' MNIST script",
+        label="MNIST", train_size=60000, files=_mnist_files, reader=read_mnist, fetch=_Torchvision("MNIST"),
+        paper=dict(batch_size=64, epochs=125, milestones=(75,), augment=False, rate_scale=0.5),
+        modern=dict(epochs=5)),
+    "svhn": DatasetInfo(
+        "svhn", 3, 32, 10, _CIFAR_MEAN, _CIFAR_STD, note="normalisation not confirmed: the CIFAR-10 values are used",
+        label="SVHN", train_size=73257, files=_svhn_files, reader=read_svhn, fetch=_Torchvision("SVHN", by_split=True),
+        paper=dict(**_STEPS_150, augment=False), modern=dict(epochs=40)),
+    "cifar10": DatasetInfo(
+        "cifar10", 3, 32, 10, _CIFAR_MEAN, _CIFAR_STD,
+        note="|x| <= ~1 after normalisation, as the authors' CIFAR-10 scripts",
+        label="CIFAR-10", train_size=50000, files=_cifar10_files, reader=read_cifar10, fetch=_Torchvision("CIFAR10"),
+        paper=dict(**_STEPS_150, augment=True), modern=dict(epochs=100)),
+}
+#: The datasets' names when snnbp was imported (the functions here read :data:`DATASETS` itself).
+NAMES: tuple[str, ...] = tuple(DATASETS)
 
 
 # -- transforms and datasets ----------------------------------------------------------------------
@@ -369,20 +437,20 @@ def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None =
             augment: bool | None = None) -> Dataset:
     """One split of dataset ``name`` with the paper's transform (see :func:`transform`).
 
-    ``augment=None`` follows the paper: on for CIFAR-10 training images, off otherwise. Test
-    images are never augmented.
+    ``augment=None`` follows the paper (the record's ``paper["augment"]``): on for CIFAR-10 training
+    images, off otherwise. Test images are never augmented.
     """
     from . import validate
 
-    validate.choice("dataset", name, NAMES)
+    meta = info(name)
     validate.choice("split", split, SPLITS)
-    if name == "digits":
-        return TensorDataset(*digits(split))
+    if meta.bundled is not None:
+        return TensorDataset(*meta.bundled(split))
     if augment is None:
-        augment = name == "cifar10"
+        augment = meta.paper.get("augment", False)
     root = data_root(root)
     files = _ensure(name, root, split, download)
-    images, labels = _READERS[name](files)
+    images, labels = meta.reader(files)
     _check_read(name, split, files, images, labels)
     return ImageDataset(images, labels, transform(name, augment=bool(augment) and split == "train"))
 

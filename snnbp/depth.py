@@ -36,7 +36,7 @@ from torch import nn
 from . import validate
 from .neurons import IF, LIF
 from .recipe import make_loss
-from .record import record
+from .record import INPUT, layer_name, record
 
 __all__ = ["Probe", "probe", "choose_timesteps", "wake", "driven_layers", "SilentNetwork"]
 
@@ -54,7 +54,7 @@ class Probe:
 
     def silent(self, steps: int) -> list[str]:
         """The layers that do not fire (rate <= ``min_rate``) at ``steps`` time steps."""
-        return [k for k, v in self.rates[steps].items() if k != "input" and v <= self.min_rate]
+        return [k for k, v in self.rates[steps].items() if k != INPUT and v <= self.min_rate]
 
     def first_grad(self, steps: int) -> float:
         """The gradient norm of the first weight layer at ``steps`` time steps."""
@@ -74,7 +74,8 @@ class Probe:
         lines = []
         for t in self.timesteps:
             silent = self.silent(t)
-            lines.append(f"T = {t:3d}: lowest rate {min(v for k, v in self.rates[t].items() if k != 'input'):.4f}, "
+            lowest = min(v for k, v in self.rates[t].items() if k != INPUT)
+            lines.append(f"T = {t:3d}: lowest rate {lowest:.4f}, "
                          f"first-layer gradient {self.first_grad(t):.3g}, "
                          + (f"silent: {', '.join(silent)}" if silent else "every layer fires"))
         return "\n".join(lines)
@@ -82,8 +83,7 @@ class Probe:
 
 def _weights(net: nn.Module) -> dict[str, nn.Parameter]:
     """The network's weight tensors by short name (``conv1``, ``block1.conv2``, ``classifier``)."""
-    return {name.removeprefix("features.").removesuffix(".module.weight").removesuffix(".weight"): p
-            for name, p in net.named_parameters() if name.endswith("weight")}
+    return {layer_name(name): p for name, p in net.named_parameters() if name.endswith("weight")}
 
 
 def probe(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, timesteps=(4, 8, 16, 32, 64, 100), *,
@@ -160,7 +160,7 @@ def driven_layers(net: nn.Module) -> list[tuple[str, LIF, list[nn.Parameter]]]:
         if isinstance(module, (nn.Conv2d, nn.Linear)) and not name.startswith("classifier"):
             pending.append(module.weight)
         elif isinstance(module, LIF) and not isinstance(module, IF):
-            out.append((name.removeprefix("features."), module, pending))
+            out.append((layer_name(name), module, pending))
             pending = []
     return out
 

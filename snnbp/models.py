@@ -19,6 +19,9 @@ before stride), ``("fc", out)``, ``("block", out, stride, shortcut)``, ``("fcblo
 
 :func:`build` makes the named networks; :func:`custom` makes one from your own table (chapters
 use it for deep stacks); ``shortcuts=False`` gives a residual network's plain twin of the same depth.
+:class:`Network` itself takes a table, the input's shape and the number of classes, no dataset.
+The entries and the named tables live in :mod:`snnbp.tables` (each table names its family for
+:mod:`snnbp.presets`) and are re-exported here: a new table is one entry in ``tables.TABLES``.
 Layers are named by kind and number: ``conv{k}``/``fc{k}``, ``lif{k}`` and ``drop{k}`` for the
 k-th weight layer (a block holds two: its dropout after the block is ``drop{k}`` of the second),
 ``pool{j}``/``if{j}`` for the j-th pooling, ``block{i}`` for the i-th block, ``flatten`` once.
@@ -34,16 +37,17 @@ Taught in chapter 06 (``book/06_deep_vgg``) and chapter 07 (``book/07_residual``
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 from torch import nn
 
-from . import presets, validate
-from .data import info as dataset_info
-from . import encoding
+from . import data, encoding, presets, validate
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
+from .record import layer_name
+# the tables and their entries live in snnbp.tables (presets reads their families); re-exported here
+from .tables import FC, NAMES, TABLES, Block, Conv, FCBlock, Pool, Table, entry
 
 __all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "Conv", "Pool", "FC", "Block", "FCBlock", "entry",
            "build", "custom", "plain_twin", "Network", "NoShortcut"]
@@ -51,94 +55,6 @@ __all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "Conv", "Pool", "FC", "Block
 SHORTCUTS = ("conv", "subsample", "identity", "none")
 
 
-# -- the table's entries ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Conv:
-    """A convolution (``nn.Conv2d(in, out, kernel, stride, padding)``, no bias), then LIF neurons."""
-
-    out: int
-    kernel: int = 3
-    stride: int = 1
-    padding: int = 1
-
-
-@dataclass(frozen=True)
-class Pool:
-    """2x2 average pooling, then IF neurons."""
-
-
-@dataclass(frozen=True)
-class FC:
-    """A fully connected layer with ``out`` neurons (no bias), then LIF neurons."""
-
-    out: int
-
-
-@dataclass(frozen=True)
-class Block:
-    """A residual block: 3x3 conv (stride 1) - LIF - 3x3 conv (``stride``) + shortcut - LIF."""
-
-    out: int
-    stride: int = 1
-    shortcut: str = "conv"
-
-
-@dataclass(frozen=True)
-class FCBlock:
-    """A residual block of two fully connected layers of ``width`` neurons."""
-
-    width: int
-    shortcut: str = "identity"
-
-
-_ENTRIES = (Conv, Pool, FC, Block, FCBlock)
-
-
-def entry(item) -> Conv | Pool | FC | Block | FCBlock:
-    """One layer-table entry in its named form; also accepts ``64``, ``"A"`` and the older tuples."""
-    if isinstance(item, _ENTRIES):
-        return item
-    if isinstance(item, int) and not isinstance(item, bool):
-        return Conv(item)
-    if item == "A":
-        return Pool()
-    if isinstance(item, (tuple, list)) and item and item[0] in ("conv", "fc", "block", "fcblock"):
-        kind, *args = item
-        if kind == "conv":                                    # the old order: out, kernel, padding, stride
-            return Conv(**dict(zip(("out", "kernel", "padding", "stride"), args)))
-        return {"fc": FC, "block": Block, "fcblock": FCBlock}[kind](*args)
-    raise ValueError(f"unknown layer-table entry {item!r}")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A network's hidden layers and where the table comes from."""
-
-    layers: tuple
-    confirmed: bool
-    source: str
-
-
-TABLES: dict[str, Table] = {
-    "mlp": Table((FC(128),), False, "not in the paper: a one-hidden-layer network for digits"),
-    "lenet": Table((Conv(20, kernel=5, padding=2), "A", Conv(50, kernel=5, padding=2), "A", FC(200)), True,
-                   "the paper's MNIST LeNet (script mnist_LeNet.py)"),
-    "vgg7": Table((64, 64, "A", 128, 128, "A", 256, "A", FC(1024)), False,
-                  "layer table not confirmed (SVHN VGG7)"),
-    "vgg9": Table((64, 64, "A", 128, 128, "A", 256, 256, 256, "A", FC(1024)), True,
-                  "the paper's CIFAR-10 VGG9 (script cifar10_VGG9.py)"),
-    "vgg11": Table((64, "A", 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, FC(1024), FC(1024)),
-                   False, "not in the paper: a VGG11 in the same style"),
-    "resnet7": Table((64, "A", Block(128, stride=2), Block(256, stride=2), FC(1024)), False,
-                     "layer table not confirmed (SVHN ResNet7)"),
-    "resnet9": Table((64, "A", Block(128), Block(256, stride=2), Block(512, stride=2), FC(1024)), False,
-                     "layer table not confirmed (CIFAR-10 ResNet9)"),
-    "resnet11": Table((64, "A", Block(128), Block(256, stride=2), Block(512),
-                       Block(512, stride=2, shortcut="subsample"), FC(1024)), True,
-                      "the paper's CIFAR-10 ResNet11 (script cifar10_ResNet11.py)"),
-}
-NAMES: tuple[str, ...] = tuple(TABLES)
 
 
 def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1) -> nn.Module:
@@ -180,7 +96,7 @@ class _Builder:
         e = entry(item)
         {Conv: self.conv, Pool: self.pool, FC: self.fc, Block: self.block, FCBlock: self.fcblock}[type(e)](e)
         if self.size < 1:
-            raise ValueError(f"model {self.net.name!r} shrinks the image below 1x1 on dataset {self.net.dataset!r}")
+            raise ValueError(f"model {self.net.name!r} shrinks the image below 1x1 {self.net._input_words()}")
 
     def features(self) -> int:
         """Flatten the images once (the first time a fully connected layer asks); their number."""
@@ -206,7 +122,7 @@ class _Builder:
 
     def pool(self, e: Pool) -> None:
         if self.flat is not None or self.size < 2:
-            raise ValueError(f"model {self.net.name!r} pools below 1x1 on dataset {self.net.dataset!r}")
+            raise ValueError(f"model {self.net.name!r} pools below 1x1 {self.net._input_words()}")
         self.pools += 1
         self.layers[f"pool{self.pools}"] = TimeBatched(nn.AvgPool2d(2))
         self.layers[f"if{self.pools}"] = self.net._pool_neuron()
@@ -242,45 +158,63 @@ class _Builder:
 
 
 class Network(nn.Module):
-    r"""A spiking network (or its ANN twin) built from a :class:`Table` and a :class:`~snnbp.presets.Preset`.
+    r"""A spiking network (or its ANN twin) built from a layer table, the input's shape, the number
+    of classes and a :class:`~snnbp.presets.Preset`, the torchvision way:
+    ``Network(layers, in_shape=(C, H, W), classes=K, config=preset)``. :func:`build` and
+    :func:`custom` make one for a named dataset (then ``net.dataset`` names it); built directly,
+    ``dataset`` is optional and ``net.info`` describes the input (``H == W``).
 
     Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` (``encoding="direct"``:
-    the image at every step) -> hidden layers ``features`` -> output layer ``classifier`` (currents
-    ``[T, B, K]``) -> ``readout`` :math:`V_{out}(T)/T` ``[B, K]``, where :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
+    the image at every step) -> :meth:`run`: hidden layers ``features`` -> output layer ``classifier``
+    (currents ``[T, B, K]``) -> ``readout`` :math:`V_{out}(T)/T` ``[B, K]``, where
+    :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
     ANN twin: the same layers at ``T = 1`` with ReLU, read out at the last (only) step.
 
-    ``channels_last`` is a speed switch only (the same numbers): the encoded input (with one input
-    channel, the first layer's output) is laid out channels-last (``[T, B, H, W, C]`` in memory)
-    once, and every convolution, neuron and pooling after it keeps that layout; oneDNN's fastest CPU convolutions use it (VGG9, T = 25, batch 16,
-    2 threads: about 25 % less convolution time, benchmarks/README.md). ``None`` (default): on for
-    a convolutional network on the CPU; ``False``: the plain layout everywhere.
+    ``channels_last`` is a speed switch: the encoded input (with one input channel, the first
+    layer's output) is laid out channels-last (``[T, B, H, W, C]`` in memory) once, and every
+    convolution, neuron and pooling after it keeps that layout; oneDNN's fastest CPU convolutions
+    use it (VGG9, T = 25, batch 16, 2 threads: about 25 % less convolution time, benchmarks/README.md).
+    The maths is the same, not always the numbers: the convolutions may add their products in
+    another order (oneDNN picks its kernels by layout and batch size), so currents can differ in
+    the last bits of a float; a membrane that close to the threshold spikes in one layout and not
+    in the other, and each flipped spike changes every layer after it. The difference grows with
+    depth and T (ResNet11 at T = 30 with a batch of 8 on the CPU: outputs about 11 % apart, weight
+    gradients 5 to 30 %; with a batch of 2 the layouts happened to agree); compare runs made with
+    the same setting. ``None`` (default): on for a convolutional network on the CPU; ``False``: the
+    plain layout everywhere.
 
     Example::
 
         >>> net = snnbp.build("lenet", "mnist", timesteps=20)
         >>> net(torch.rand(4, 1, 28, 28)).shape                  # [B, classes]
         torch.Size([4, 10])
+        >>> net = Network([FC(128)], in_shape=(1, 8, 8), classes=10,
+        ...               config=snnbp.presets.get("paper", "mlp", "digits"))
     """
 
-    def __init__(self, name: str, dataset: str, config: presets.Preset, *, spiking: bool = True,
-                 backend: str = "fused", layers: tuple | list | None = None, shortcuts: bool = True,
-                 channels_last: bool | None = None, image_size: int | None = None):
+    def __init__(self, layers, in_shape: tuple[int, int, int], classes: int = 10,
+                 config: presets.Preset | None = None, *, spiking: bool = True, backend: str = "fused",
+                 shortcuts: bool = True, channels_last: bool | None = None, name: str = "custom",
+                 dataset: str | None = None):
         super().__init__()
         if not isinstance(config, presets.Preset):
             raise TypeError(f"config must be a snnbp.presets.Preset, got {type(config).__name__}: "
                             f"use snnbp.build(...) or snnbp.presets.get(preset, model, dataset)")
+        layers = layers.layers if isinstance(layers, Table) else layers
+        if not isinstance(layers, (list, tuple)) or not layers:
+            raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
+        channels, size = _square_shape(in_shape)
         self.name, self.dataset, self.config = name, dataset, config
         self.spiking = validate.flag("spiking", spiking)
-        self.info = dataset_info(dataset)
-        if image_size is not None:                # e.g. 8x8 digits scaled up to 16x16
-            self.info = replace(self.info, size=validate.count("image_size", image_size))
+        base = data.info(dataset) if dataset is not None else data.DatasetInfo(f"{channels}x{size}x{size}", 1, 1, 1)
+        self.info = replace(base, channels=channels, size=size, classes=validate.count("classes", classes))
         self.backend = validate.choice("backend", backend, ("fused", "reference"))
         self.shortcuts = validate.flag("shortcuts", shortcuts)
         self.channels_last = None if channels_last is None else validate.flag("channels_last", channels_last)
         self.encoder = (encoding.make(config.encoding, config.timesteps, signed=config.signed,
                                       rate_scale=config.rate_scale) if spiking else None)
         builder = _Builder(self)
-        for item in TABLES[name].layers if layers is None else layers:
+        for item in layers:
             builder.add(item)
         features = builder.features()
         self.features = nn.Sequential(builder.layers)
@@ -288,6 +222,18 @@ class Network(nn.Module):
         self.readout = OutputIntegrator(config.leak, config.detach_leak) if spiking else LastStep()
         self._convolutional = any(isinstance(m, nn.Conv2d) for m in self.features.modules())
         self._init_weights(config.init)
+
+    def _input_words(self) -> str:
+        """How error messages name the input: the dataset, else the image shape."""
+        if self.dataset is not None:
+            return f"on dataset {self.dataset!r}"
+        return f"on {self.info.channels}x{self.info.size}x{self.info.size} input"
+
+    def layer_names(self) -> list[str]:
+        """The names :func:`snnbp.record` gives this network's spiking layers (every LIF and IF),
+        input side first, e.g. ``['lif1', 'if1', ..., 'block1.neuron1', ...]``; none for an ANN twin.
+        :func:`snnbp.record.layer_name` gives any module's or parameter's short name."""
+        return [layer_name(name) for name, module in self.named_modules() if isinstance(module, LIF)]
 
     # -- construction -----------------------------------------------------------------------
     def _neuron(self) -> nn.Module:
@@ -342,18 +288,20 @@ class Network(nn.Module):
 
     def check_input(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as this network takes it, or a clear error: a batch ``[B, C, H, W]`` of this
-        dataset's images without NaN or inf, in the dtype of the weights (a float64 or integer
+        network's images without NaN or inf, in the dtype of the weights (a float64 or integer
         batch is converted); values outside [-1, 1] warn (see :mod:`snnbp.validate`)."""
         c, s = self.info.channels, self.info.size
+        named = self.dataset is not None
+        on = f"{self.name!r}" + (f" on {self.dataset!r}" if named else "")
         validate.tensor("x", x)
         if x.dim() != 4:
-            raise ValueError(f"x must be images [B, C, H, W] = [B, {c}, {s}, {s}] for {self.dataset!r}, "
-                             f"got shape {tuple(x.shape)}" + (": add a batch axis, x.unsqueeze(0)"
-                                                               if x.dim() == 3 else ""))
+            raise ValueError(f"x must be images [B, C, H, W] = [B, {c}, {s}, {s}] for "
+                             f"{repr(self.dataset) if named else 'this network'}, got shape {tuple(x.shape)}"
+                             + (": add a batch axis, x.unsqueeze(0)" if x.dim() == 3 else ""))
         if x.shape[1] != c:
-            raise ValueError(f"x has {x.shape[1]} channels; {self.name!r} on {self.dataset!r} expects {c}")
+            raise ValueError(f"x has {x.shape[1]} channels; {on} expects {c}")
         if tuple(x.shape[2:]) != (s, s):
-            raise ValueError(f"x has size {tuple(x.shape[2:])}; {self.name!r} on {self.dataset!r} expects {(s, s)}")
+            raise ValueError(f"x has size {tuple(x.shape[2:])}; {on} expects {(s, s)}")
         x = validate.images("x", x, rate_scale=self.config.rate_scale,
                             encoding=self.config.encoding if self.spiking else "direct")
         weight = next(self.parameters(), None)
@@ -379,18 +327,34 @@ class Network(nn.Module):
             return self._convolutional and x.device.type == "cpu" and x.dim() == 5
         return bool(self.channels_last) and x.dim() == 5
 
+    def run(self, spikes: torch.Tensor) -> torch.Tensor:
+        """The network after its encoder: the encoded input ``spikes`` ``[T, B, C, H, W]`` (what
+        :meth:`encode` gives; any T) -> hidden layers -> output layer -> read-out ``[B, K]``.
+        Unchecked (:meth:`forward` checks the images), and in the layout :meth:`uses_channels_last`
+        chooses (see the class docstring: the same maths, not always the same floats).
+
+        Example::
+
+            >>> net.eval()                                        # no dropout masks to draw
+            >>> torch.manual_seed(0); out = net(images)
+            >>> torch.manual_seed(0); spikes = net.encode(images)  # the same draw: [T, B, C, H, W]
+            >>> torch.equal(net.run(spikes), out)
+            True
+        """
+        if not self.uses_channels_last(spikes):
+            return self.readout(self.classifier(self.features(spikes)))
+        # One input channel (MNIST) carries no layout (its strides fit both), so there the first
+        # layer's output is laid out instead.
+        if spikes.shape[2] > 1:
+            return self.readout(self.classifier(self.features(to_channels_last(spikes))))
+        x = to_channels_last(self.features[0](spikes))
+        return self.readout(self.classifier(self.features[1:](x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, C, H, W]`` -> read-out ``[B, K]``: :meth:`check_input`, :meth:`encode`, :meth:`run`."""
         if not _compiling():                  # the NaN check reads a value back: not inside torch.compile
             x = self.check_input(x)
-        x = self.encode(x)
-        if not self.uses_channels_last(x):
-            return self.readout(self.classifier(self.features(x)))
-        # speed only: the same values in another memory layout. One input channel (MNIST) carries no
-        # layout (its strides fit both), so there the first layer's output is laid out instead.
-        if x.shape[2] > 1:
-            return self.readout(self.classifier(self.features(to_channels_last(x))))
-        x = to_channels_last(self.features[0](x))
-        return self.readout(self.classifier(self.features[1:](x)))
+        return self.run(self.encode(x))
 
 
 def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timesteps: int | None = None,
@@ -409,7 +373,7 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     scaled up, so that a deep network's pooling does not shrink them below 1x1).
     The same as ``custom(TABLES[name], dataset, like=name, ...)``, named ``name``.
     """
-    validate.choice("model", name, NAMES)
+    validate.choice("model", name, tuple(TABLES))
     return custom(TABLES[name], dataset, like=name, spiking=spiking, timesteps=timesteps, dropout=dropout,
                   preset=preset, backend=backend, shortcuts=shortcuts, name=name, image_size=image_size,
                   **overrides)
@@ -438,8 +402,9 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
         layers = layers.layers
     if not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
-    validate.choice("like", like, NAMES)
-    dataset_info(dataset)
+    validate.choice("like", like, tuple(TABLES))
+    meta = data.info(dataset)
+    size = meta.size if image_size is None else validate.count("image_size", image_size)
     if timesteps is not None:
         validate.count("timesteps", timesteps)
     if dropout is not None:
@@ -448,5 +413,15 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
         for field, value in LIF.defaults(overrides["surrogate"]).items():
             overrides.setdefault(field, value)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network(name, dataset, config, spiking=spiking, backend=backend, layers=tuple(layers), shortcuts=shortcuts,
-                   image_size=image_size)
+    return Network(tuple(layers), (meta.channels, size, size), meta.classes, config, spiking=spiking,
+                   backend=backend, shortcuts=shortcuts, name=name, dataset=dataset)
+
+
+def _square_shape(in_shape) -> tuple[int, int]:
+    """``(channels, size)`` of ``in_shape = (C, H, W)`` with ``H == W``, or a clear error."""
+    ok = (isinstance(in_shape, (tuple, list, torch.Size)) and len(in_shape) == 3
+          and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in in_shape))
+    if not ok or in_shape[1] != in_shape[2]:
+        raise ValueError(f"in_shape must be the shape (C, H, W) of one image, three integers >= 1 with H == W "
+                         f"(square images), e.g. (1, 28, 28), got {in_shape!r}")
+    return in_shape[0], in_shape[1]

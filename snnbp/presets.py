@@ -3,6 +3,9 @@
 A preset is resolved per (model, dataset). The paper fixes its values for three runs, LeNet on
 MNIST, VGG9 and ResNet11 on CIFAR-10 (``confirmed=True``); every other pair borrows the values of
 its model family and dataset and says so in ``note``. ``digits`` is not in the paper at all.
+The per-family values are :data:`FAMILY_VALUES` here; the per-dataset ones live in each dataset's
+record (:attr:`snnbp.data.DatasetInfo.paper` and ``.modern``), the family in each table's
+(:attr:`snnbp.tables.Table.family`).
 
 Taught in chapter 05 (``book/05_spike_bptt``: the paper's loss and learning rate) and chapter 08
 (``book/08_reproduction``: the presets beside each other).
@@ -11,16 +14,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from . import encoding, surrogate, validate
+from . import data, encoding, surrogate, tables, validate
 
-__all__ = ["Preset", "NAMES", "get", "FAMILIES", "saved_fields", "LOSSES", "OPTIMIZERS", "SCHEDULES"]
+__all__ = ["Preset", "NAMES", "get", "FAMILIES", "FAMILY_VALUES", "saved_fields", "LOSSES", "OPTIMIZERS",
+           "SCHEDULES"]
 
 NAMES = ("paper", "modern")
 LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("multistep", "cosine")
-FAMILIES = {"mlp": "lenet", "lenet": "lenet", "vgg7": "vgg", "vgg9": "vgg", "vgg11": "vgg",
-            "resnet7": "resnet", "resnet9": "resnet", "resnet11": "resnet"}
+#: The paper's values per model family (book/method.md); a table names its family
+#: (:attr:`snnbp.tables.Table.family`), a dataset record its own values (:attr:`snnbp.data.DatasetInfo.paper`).
+FAMILY_VALUES = {
+    "lenet": dict(lr=0.0085, dropout=0.0, init="he"),
+    "vgg": dict(lr=0.0033, dropout=0.2, init="he"),
+    "resnet": dict(lr=0.0025, dropout=0.25, init="resnet"),
+}
+#: Model -> family, from the tables when snnbp was imported (:func:`get` reads the tables themselves).
+FAMILIES = {name: table.family for name, table in tables.TABLES.items()}
 _CONFIRMED = {("lenet", "mnist"), ("vgg9", "cifar10"), ("resnet11", "cifar10")}
 
 
@@ -95,15 +106,10 @@ class Preset:
         for name in ("leak_correction", "detach_leak", "signed", "augment", "confirmed"):
             v.flag(name, getattr(self, name))
         fix("init_gain", v.positive("init_gain", self.init_gain))
-        if not (isinstance(self.init_rate, (int, float)) and not isinstance(self.init_rate, bool)
-                and 0 <= self.init_rate < 1):
-            raise ValueError(f"init_rate must be 0 (the paper's initialisation) or a firing rate in (0, 1), "
-                             f"got {self.init_rate!r}")
+        fix("init_rate", v.rate("init_rate", self.init_rate, zero="the paper's initialisation"))
         fix("dropout", v.probability("dropout", self.dropout))
         for name in ("momentum", "weight_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            fix(name, v.non_negative(name, getattr(self, name)))
         v.count("batch_size", self.batch_size)
         v.count("epochs", self.epochs)
         milestones = tuple(self.milestones) if isinstance(self.milestones, (list, tuple)) else self.milestones
@@ -124,51 +130,37 @@ class Preset:
 
 
 def _paper(model: str, dataset: str) -> Preset:
-    family = FAMILIES[model]
-    by_family = {
-        "lenet": dict(lr=0.0085, dropout=0.0, init="he"),
-        "vgg": dict(lr=0.0033, dropout=0.2, init="he"),
-        "resnet": dict(lr=0.0025, dropout=0.25, init="resnet"),
-    }[family]
-    by_dataset = {
-        "mnist": dict(batch_size=64, epochs=125, milestones=(75,), augment=False, rate_scale=0.5),
-        "cifar10": dict(batch_size=16, epochs=150, milestones=(70, 100, 125), augment=True),
-        "svhn": dict(batch_size=16, epochs=150, milestones=(70, 100, 125), augment=False),
-        # Not in the paper: sized so a CPU trains it in about a minute.
-        "digits": dict(timesteps=20, batch_size=32, epochs=20, milestones=(15,), rate_scale=1.0),
-    }[dataset]
+    family = tables.TABLES[model].family
+    if family not in FAMILY_VALUES:
+        raise ValueError(f"model {model!r} is of family {family!r}, which has no paper values: add them to "
+                         f"snnbp.presets.FAMILY_VALUES (families: {', '.join(map(repr, FAMILY_VALUES))})")
+    by_dataset = dict(data.info(dataset).paper)
     confirmed = (model, dataset) in _CONFIRMED
-    if confirmed:
-        note = "the paper's settings, as the authors' scripts set them (book: The method, precisely)"
-    elif dataset == "digits":
-        note = "digits is not in the paper: paper neuron and loss, sizes chosen for a CPU"
-    else:
-        note = f"not confirmed: borrows the {family} family's and {dataset}'s values"
-    return Preset("paper", model, dataset, confirmed=confirmed, note=note, **by_family, **by_dataset)
+    borrowed = by_dataset.pop("note", f"not confirmed: borrows the {family} family's and {dataset}'s values")
+    note = ("the paper's settings, as the authors' scripts set them (book: The method, precisely)" if confirmed
+            else borrowed)
+    return Preset("paper", model, dataset, confirmed=confirmed, note=note, **FAMILY_VALUES[family], **by_dataset)
 
 
 def _modern(model: str, dataset: str) -> Preset:
     """Beyond the paper (every field that differs is named in ``note``): direct input, an
     arc-tangent surrogate with reset by subtraction and the exact leak derivative, cross-entropy,
     Adam with a cosine schedule, batch 32, T = 10. On MNIST it is meant to train in 5 epochs."""
-    paper = _paper(model, dataset)
-    epochs = {"digits": 20, "mnist": 5, "svhn": 40, "cifar10": 100}[dataset]
-    return replace(
-        paper, name="modern", timesteps=10, encoding="direct",
+    modern = dict(
+        name="modern", timesteps=10, encoding="direct",
         surrogate="atan", reset="subtract", leak_correction=False, detach_leak=False,
         loss="cross_entropy", optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-        schedule="cosine", milestones=(), batch_size=32, epochs=epochs, confirmed=False,
+        schedule="cosine", milestones=(), batch_size=32, confirmed=False,
         note="modern recipe (not the paper's): direct input, atan surrogate, reset by subtraction, "
              "exact leak derivative, cross-entropy, Adam, cosine schedule, batch 32, T = 10")
+    return replace(_paper(model, dataset), **{**modern, **data.info(dataset).modern})   # the dataset's epochs
 
 
 def get(preset: str, model: str, dataset: str) -> Preset:
     """Resolve ``preset`` (``"paper"`` or ``"modern"``) for ``model`` on ``dataset``."""
-    from .data import NAMES as DATASET_NAMES
-
     validate.choice("preset", preset, NAMES)
-    validate.choice("model", model, tuple(FAMILIES))
-    validate.choice("dataset", dataset, DATASET_NAMES)
+    validate.choice("model", model, tuple(tables.TABLES))
+    validate.choice("dataset", dataset, tuple(data.DATASETS))
     return _paper(model, dataset) if preset == "paper" else _modern(model, dataset)
 
 

@@ -20,7 +20,12 @@ from .encoding import DirectEncoder, PoissonEncoder
 from . import validate
 from .neurons import LIF
 
-__all__ = ["Recording", "record", "capture"]
+__all__ = ["Recording", "record", "capture", "INPUT", "layer_name"]
+
+#: The key of the input spikes (the encoder's output) in a :class:`Recording`: not a layer.
+INPUT = "input"
+#: Where a :class:`~snnbp.models.Network` keeps its hidden layers (``net.features``).
+_HIDDEN = "features."
 
 
 class Recording:
@@ -55,18 +60,31 @@ class Recording:
         return {name: self.counts[name] / max(self.neuron_steps[name], 1) for name in self.counts}
 
 
-def _short(name: str) -> str:
-    return name.removeprefix("features.")
+def layer_name(name: str) -> str:
+    """The short name of a network's module or parameter, as :func:`record`, the probes and the
+    plots show it: ``model.named_modules()``/``named_parameters()`` names without the hidden
+    layers' ``features.`` and without a trailing ``.weight``/``.bias`` or the ``.module`` of a
+    time-batched layer.
+
+    Example::
+
+        >>> [layer_name(n) for n in ("features.lif1", "features.conv1.module.weight",
+        ...                          "features.block1.shortcut.module", "classifier.module.weight")]
+        ['lif1', 'conv1', 'block1.shortcut', 'classifier']
+    """
+    name = name.removeprefix(_HIDDEN).removesuffix(".weight").removesuffix(".bias")
+    return name.removesuffix(".module")
 
 
 def record(model: nn.Module, *, membranes: bool = False):
-    """Capture the input spikes (``"input"``) and the output of every LIF/IF layer of ``model``:
-    a context manager yielding a :class:`Recording`.
+    """Capture the input spikes (key :data:`INPUT`, ``"input"``) and the output of every LIF/IF
+    layer of ``model``: a context manager yielding a :class:`Recording`.
 
-    Layer names are ``model``'s module names without ``features.`` (``"lif1"``, ``"if1"``,
-    ``"block1.neuron2"``, ...); each tensor is ``[T, B, ...]``. ``membranes=True`` also keeps each
-    layer's membrane :math:`H` (after integration, before reset). A model without LIF/IF layers
-    (an ANN twin, a plain torch model) is an error: it has no spikes to record.
+    Layer names are :func:`layer_name` of ``model``'s module names (``"lif1"``, ``"if1"``,
+    ``"block1.neuron2"``, ...; ``net.layer_names()`` lists them); each tensor is ``[T, B, ...]``.
+    ``membranes=True`` also keeps each layer's membrane :math:`H` (after integration, before reset).
+    A model without LIF/IF layers (an ANN twin, a plain torch model) is an error: it has no spikes
+    to record.
 
     Example::
 
@@ -95,12 +113,12 @@ def capture(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]
     for name, module in model.named_modules():
         if isinstance(module, (PoissonEncoder, DirectEncoder)):
             handles.append(module.register_forward_hook(
-                lambda m, args, out: rec._store("input", out, None)))
+                lambda m, args, out: rec._store(INPUT, out, None)))
         elif isinstance(module, LIF):
             saved_flags.append((module, module.record))
             module.record = module.record or membranes
             handles.append(module.register_forward_hook(
-                lambda m, args, out, key=_short(name): rec._store(key, out, m.membrane if membranes else None)))
+                lambda m, args, out, key=layer_name(name): rec._store(key, out, m.membrane if membranes else None)))
     try:
         yield rec
     finally:

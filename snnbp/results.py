@@ -1,4 +1,5 @@
-"""The reproduction table: our run folders beside the paper's reported accuracies (book/method.md, 'What the paper reports').
+"""The reproduction table: our run folders beside the paper's reported accuracies (book/method.md,
+'What the paper reports').
 
     python -m snnbp.results [RESULTS_DIR]      # prints a Markdown table
 
@@ -18,25 +19,36 @@ import os
 import sys
 from pathlib import Path
 
-from . import validate
+from . import data, validate
 from .runs import CONFIG, METRICS_FILE, read_metrics
 
 __all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
 
 PAPER: list[dict] = [
-    {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59, "confirmed": "cited by later papers"},
+    {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59,
+     "confirmed": "cited by later papers"},
     {"dataset": "svhn", "model": "vgg7", "network": "VGG7", "accuracy": 96.06, "confirmed": "not confirmed"},
     {"dataset": "svhn", "model": "resnet7", "network": "ResNet7", "accuracy": 96.21, "confirmed": "not confirmed"},
     {"dataset": "cifar10", "model": "vgg9", "network": "VGG9", "accuracy": 90.45, "confirmed": "not confirmed"},
-    {"dataset": "cifar10", "model": "resnet9", "network": "ResNet9", "accuracy": 90.35, "confirmed": "cited by later papers"},
+    {"dataset": "cifar10", "model": "resnet9", "network": "ResNet9", "accuracy": 90.35,
+     "confirmed": "cited by later papers"},
     {"dataset": "cifar10", "model": "resnet11", "network": "ResNet11", "accuracy": 90.95, "confirmed": "not confirmed"},
 ]
-FULL_TRAINING_SET = {"mnist": 60000, "cifar10": 50000, "svhn": 73257}
+#: Dataset -> its whole training set, from the dataset records when snnbp was imported
+#: (:attr:`snnbp.data.DatasetInfo.train_size`; the table reads the records themselves).
+FULL_TRAINING_SET = {name: d.train_size for name, d in data.DATASETS.items() if d.train_size}
 #: a run folder's note for the table (what failed, why it stopped), written by whoever ran it
 NOTE_FILE = "notes.txt"
 #: what :func:`notes` says of a spiking run whose config predates ``Preset.detach_leak``
 OLD_GRADIENT = "old gradient: made before the output-layer fix (results/README.md)"
-DATASET_LABELS = {"mnist": "MNIST", "svhn": "SVHN", "cifar10": "CIFAR-10", "digits": "digits (scikit-learn)"}
+#: Dataset -> the name the table shows (:attr:`snnbp.data.DatasetInfo.label`), as :data:`FULL_TRAINING_SET`.
+DATASET_LABELS = {name: d.label or name for name, d in data.DATASETS.items()}
+
+
+def _label(dataset: str) -> str:
+    """The name the table shows for ``dataset``: its record's label, else the name as saved."""
+    record = data.DATASETS.get(dataset)
+    return (record.label or dataset) if record is not None else dataset
 
 
 def collect(root: str | os.PathLike = "results") -> list[dict]:
@@ -59,7 +71,8 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
         runs.append({
             "run": str(folder.relative_to(root)) if folder != Path(root) else folder.name,
             "model": cfg.get("model"), "dataset": cfg.get("dataset"), "spiking": cfg.get("spiking", True),
-            "preset": preset.get("name"), "preset_fields": preset, "timesteps": cfg.get("timesteps", preset.get("timesteps")),
+            "preset": preset.get("name"), "preset_fields": preset,
+            "timesteps": cfg.get("timesteps", preset.get("timesteps")),
             "epochs_run": history[-1]["epoch"], "epochs_planned": cfg.get("epochs"),
             "train_examples": cfg.get("train_examples"), "test_examples": cfg.get("test_examples"),
             "best_test_acc": max(r["test_acc"] for r in history), "final_test_acc": history[-1]["test_acc"],
@@ -108,7 +121,7 @@ def kind(run: dict | None) -> str:
         cut.append(f"T={run['timesteps']} (paper {paper.timesteps})")
     if run["epochs_run"] < paper.epochs:
         cut.append(f"{run['epochs_run']} of {paper.epochs} epochs")
-    full = FULL_TRAINING_SET.get(run["dataset"])
+    full = getattr(data.DATASETS.get(run["dataset"]), "train_size", None)
     if full and run.get("train_examples") and run["train_examples"] < full:
         cut.append(f"{run['train_examples']} of {full} training images")
     changed = [c for c in _changed({**run, "preset": "paper"}) if not c.startswith("init_rate=")]
@@ -116,7 +129,8 @@ def kind(run: dict | None) -> str:
         changed.append("old output-layer gradient")
     if not other and not cut and not changed:
         return "reproduction"
-    return "; ".join(other + ([f"reduced: {', '.join(cut)}"] if cut else []) + ([f"changed: {', '.join(changed)}"] if changed else []))
+    return "; ".join(other + ([f"reduced: {', '.join(cut)}"] if cut else [])
+                     + ([f"changed: {', '.join(changed)}"] if changed else []))
 
 
 def notes(run: dict | None) -> str:
@@ -167,13 +181,13 @@ def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -
     rows, used = [], set()
     for entry in PAPER:
         mine = [r for r in runs if (r["model"], r["dataset"]) == (entry["model"], entry["dataset"]) and r["spiking"]]
-        base = {"dataset": DATASET_LABELS[entry["dataset"]], "network": entry["network"],
+        base = {"dataset": _label(entry["dataset"]), "network": entry["network"],
                 "paper": entry["accuracy"], "confirmed": entry["confirmed"]}
         used.update(r["run"] for r in mine)
         rows += [row(base, r) for r in mine] or [row(base, None)]
     for r in runs:
         if r["run"] not in used:
-            rows.append(row({"dataset": DATASET_LABELS.get(r["dataset"], r["dataset"]),
+            rows.append(row({"dataset": _label(r["dataset"]),
                              "network": r["model"] + ("" if r["spiking"] else " (ANN twin)"),
                              "paper": None, "confirmed": "not in the paper"}, r))
     return rows

@@ -7,6 +7,7 @@ import torch
 import snnbp
 from snnbp import bridge
 from snnbp.neurons import LIF
+from snnbp.record import INPUT
 
 needs_snntorch = pytest.mark.skipif(importlib.util.find_spec("snntorch") is None, reason="snnTorch not installed")
 
@@ -20,8 +21,8 @@ def _input(net, batch=3, seed=0):
 def _fired(result_net, spikes):
     """Total spikes of every neuron layer of ``result_net`` on ``spikes`` (to make sure the test is not vacuous)."""
     with snnbp.record(result_net) as rec:
-        result_net.readout(result_net.classifier(result_net.features(spikes)))
-    return {name: float(s.abs().sum()) for name, s in rec.spikes.items() if name != "input"}
+        result_net.run(spikes)
+    return {name: float(s.abs().sum()) for name, s in rec.spikes.items() if name != INPUT}
 
 
 @pytest.mark.parametrize("name,dataset,timesteps", [("lenet", "digits", 20), ("lenet", "mnist", 8),
@@ -60,7 +61,7 @@ def test_paper_surrogate_gradients_differ_only_slightly():
     (here about 4 % of the largest gradient; the output layer's identity leak is the same on both sides)."""
     net = snnbp.build("lenet", "digits", timesteps=20).eval()
     spikes = _input(net)
-    grads = torch.autograd.grad(net.readout(net.classifier(net.features(spikes))).pow(2).sum(), list(net.parameters()))
+    grads = torch.autograd.grad(net.run(spikes).pow(2).sum(), list(net.parameters()))
     largest = max(float(g.abs().max()) for g in grads)
     result = bridge.compare(net, spikes, gradients=True)
     assert result.mismatched == 0

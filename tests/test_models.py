@@ -368,3 +368,59 @@ def test_image_size_builds_for_scaled_up_images():
         net(torch.rand(2, 1, 8, 8))
     with pytest.raises(ValueError, match="image_size must be >= 1"):
         snnbp.build("vgg9", "digits", image_size=0)
+
+
+def test_network_from_a_table_and_an_input_shape_without_a_dataset():
+    """The torchvision way: layers, input shape and classes; the same weights as through custom."""
+    config = snnbp.presets.get("paper", "mlp", "digits").replace(timesteps=5)
+    torch.manual_seed(0)
+    net = models.Network([models.FC(16)], in_shape=(2, 4, 4), classes=3, config=config)
+    assert net.dataset is None and net.name == "custom" and (net.info.channels, net.info.size) == (2, 4)
+    assert [tuple(p.shape) for p in net.parameters()] == [(16, 2 * 4 * 4), (3, 16)]
+    assert net(torch.rand(6, 2, 4, 4)).shape == (6, 3)
+    with pytest.raises(ValueError, match=r"x has 1 channels; 'custom' expects 2"):
+        net(torch.rand(6, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"= \[B, 2, 4, 4\] for this network"):
+        net(torch.rand(2, 4, 4))
+    torch.manual_seed(0)
+    same = models.Network(models.TABLES["mlp"], (1, 8, 8), 10, config, name="mlp", dataset="digits")
+    torch.manual_seed(0)
+    built = models.build("mlp", "digits", timesteps=5)
+    assert same.dataset == "digits" and same.info == built.info
+    assert all(torch.equal(a, b) for a, b in zip(same.state_dict().values(), built.state_dict().values()))
+
+
+@pytest.mark.parametrize("in_shape", [(1, 8), (1, 8, 6), (0, 8, 8), (1.0, 8, 8)])
+def test_network_refuses_a_bad_input_shape(in_shape):
+    config = snnbp.presets.get("paper", "mlp", "digits")
+    with pytest.raises(ValueError, match=r"in_shape must be the shape \(C, H, W\).*H == W"):
+        models.Network([models.FC(4)], in_shape, 10, config)
+
+
+def test_pooling_below_one_pixel_names_the_input_shape_without_a_dataset():
+    config = snnbp.presets.get("paper", "vgg9", "digits")
+    with pytest.raises(ValueError, match="pools below 1x1 on 1x2x2 input"):
+        models.Network(["A", "A"], (1, 2, 2), 10, config)
+
+
+@pytest.mark.parametrize("name, dataset, channels_last", [("lenet", "digits", None), ("lenet", "mnist", True),
+                                                          ("resnet7", "digits", False), ("mlp", "digits", None)])
+def test_run_is_the_forward_pass_after_encoding(name, dataset, channels_last):
+    torch.manual_seed(0)
+    net = models.build(name, dataset, timesteps=6, init_gain=2.0).eval()
+    net.channels_last = channels_last
+    c, s = SHAPES[dataset]
+    out, spikes = forward_and_spikes(net, torch.rand(2, c, s, s), seed=4)
+    with torch.no_grad():
+        assert torch.equal(net.run(spikes), out)
+
+
+def test_layer_names_are_the_recorded_names():
+    net = models.build("resnet7", "digits", timesteps=2)
+    # the naming rule of snnbp.models, written out: stem LIF, pooling IF, two blocks of two neurons, FC LIF
+    assert net.layer_names() == ["lif1", "if1", "block1.neuron1", "block1.neuron2", "block2.neuron1",
+                                 "block2.neuron2", "lif6"]
+    with snnbp.record(net) as rec:
+        net(torch.rand(1, 1, 8, 8))
+    assert rec.names == ["input", *net.layer_names()]
+    assert models.build("mlp", "digits", spiking=False).layer_names() == []

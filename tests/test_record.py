@@ -38,3 +38,13 @@ def test_record_names_residual_neurons():
     with snnbp.record(model) as rec:
         model(torch.rand(1, 1, 8, 8))
     assert "block1.neuron1" in rec.names and "block2.neuron2" in rec.names
+
+
+def test_layer_name_shortens_module_and_parameter_names():
+    from snnbp.record import INPUT, layer_name
+
+    assert INPUT == "input"
+    table = {"features.lif1": "lif1", "features.conv3.module.weight": "conv3", "features.conv3.module": "conv3",
+             "features.block2.neuron1": "block2.neuron1", "features.block1.shortcut.module.weight": "block1.shortcut",
+             "classifier.module.weight": "classifier", "classifier.module": "classifier", "readout": "readout"}
+    assert {name: layer_name(name) for name in table} == table

@@ -1,0 +1,145 @@
+"""Every registry agrees with every other, read from the registries themselves (no name lists here),
+and a new dataset and a new table are one record each: a toy of both builds and trains."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import snnbp
+from snnbp import data, kernels, models, presets, results, surrogate, tables, train
+from snnbp.neurons import LIF
+
+PRESET_FIELDS = {f.name for f in dataclasses.fields(presets.Preset)}
+# what the paper fixes per family (book/method.md, 'Training'): the preset fields a family sets
+FAMILY_FIELDS = {"lr", "dropout", "init"}
+# what a dataset must say for the paper's schedule: sizes and the learning-rate steps
+DATASET_FIELDS = {"batch_size", "epochs", "milestones"}
+PAIRS = [(p, m, d) for p in presets.NAMES for m in models.TABLES for d in data.DATASETS]
+
+
+def test_every_tables_family_has_the_papers_values():
+    for name, table in models.TABLES.items():
+        assert table.family in presets.FAMILY_VALUES, (name, table.family)
+    for family, values in presets.FAMILY_VALUES.items():
+        assert set(values) == FAMILY_FIELDS, family
+    assert presets.FAMILIES == {name: t.family for name, t in tables.TABLES.items()}
+    assert models.TABLES is tables.TABLES and models.Table is tables.Table      # one registry, re-exported
+
+
+@pytest.mark.parametrize("preset, model, dataset", PAIRS)
+def test_every_preset_resolves_for_every_model_and_dataset(preset, model, dataset):
+    p = presets.get(preset, model, dataset)
+    assert (p.name, p.model, p.dataset) == (preset, model, dataset)
+    record = data.info(dataset)
+    expected = record.paper if preset == "paper" else record.modern
+    assert all(getattr(p, k) == v for k, v in expected.items() if k != "note")
+    if preset == "paper":
+        assert all(getattr(p, k) == v for k, v in presets.FAMILY_VALUES[models.TABLES[model].family].items())
+
+
+def test_every_dataset_record_has_what_data_results_and_presets_need(tmp_path):
+    for name, record in data.DATASETS.items():
+        assert record.name == name and data.info(name) is record
+        assert isinstance(record.label, str) and record.label and results.DATASET_LABELS[name] == record.label
+        assert record.channels >= 1 and record.size >= 1 and record.classes >= 2
+        assert (record.mean is None) == (record.std is None)
+        assert record.mean is None or len(record.mean) == len(record.std) == record.channels
+        assert set(record.paper) <= PRESET_FIELDS | {"note"} and DATASET_FIELDS <= set(record.paper), name
+        assert set(record.modern) <= PRESET_FIELDS and "epochs" in record.modern, name
+        assert record.train_size is None or results.FULL_TRAINING_SET[name] == record.train_size
+        assert pickle.loads(pickle.dumps(record)) == record      # a network's info goes into torch.save(net)
+        if record.bundled is not None:                          # no files: a split comes from a package
+            assert record.files is None and record.reader is None
+            continue
+        assert callable(record.reader) and callable(record.fetch), name
+        files = record.files(tmp_path)
+        assert set(files) == set(data.SPLITS), name
+        for paths in files.values():
+            assert paths and all(isinstance(f, Path) and tmp_path in f.parents for f in paths), name
+
+
+def test_the_papers_results_name_known_models_and_datasets():
+    for row in results.PAPER:
+        assert row["model"] in models.TABLES and row["dataset"] in data.DATASETS, row
+        assert presets.get("paper", row["model"], row["dataset"]).model == row["model"]
+
+
+def literal_lif(current, leak, threshold):
+    """H = V + I, s = 1[H > V_th], V = leak * H * (1 - s) (book/method.md, 'The LIF neuron')."""
+    v, out = torch.zeros_like(current[0]), []
+    for i in current:
+        h = v + i
+        s = (h > threshold).float()
+        v = leak * h * (1 - s)
+        out.append(s)
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("name", surrogate.NAMES)
+def test_every_surrogate_runs_on_both_backends(name):
+    torch.manual_seed(0)
+    current = (torch.rand(12, 3, 5) * 0.7).requires_grad_()
+    grads = {}
+    for backend in ("reference", "fused"):
+        neuron = LIF(0.9, 1.0, "zero", name, backend=backend)
+        spikes = neuron(current)
+        assert torch.equal(spikes, literal_lif(current.detach(), 0.9, 1.0)), backend
+        (grads[backend],) = torch.autograd.grad((spikes * torch.arange(5.0)).sum(), current)
+        assert torch.isfinite(grads[backend]).all() and grads[backend].abs().sum() > 0, backend
+    reason = kernels.supports(LIF(0.9, 1.0, "zero", name).dynamics())
+    assert reason is None or isinstance(reason, str)              # fused runs, or says why it falls back
+    torch.testing.assert_close(grads["fused"], grads["reference"], rtol=1e-5, atol=1e-6)
+
+
+# -- a new dataset and a new table, each one record ------------------------------------------------
+def read_toy(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The toy's own file format: one .npz with ``images`` uint8 [N, 1, 6, 6] and ``labels`` [N]."""
+    with np.load(files[0]) as f:
+        return torch.from_numpy(f["images"]), torch.from_numpy(f["labels"].astype(np.int64))
+
+
+TOY = data.DatasetInfo(
+    "toy", 1, 6, 3, label="Toy (6x6)", train_size=24,
+    files=lambda root: {split: [root / "toy" / f"{split}.npz"] for split in data.SPLITS}, reader=read_toy,
+    paper=dict(timesteps=6, batch_size=8, epochs=2, milestones=(1,)), modern=dict(epochs=3))
+TOY_TABLE = models.Table((models.Conv(4), "A", models.FC(8)), False, "not in the paper: a toy", family="vgg")
+
+
+def write_toy(root: Path) -> None:
+    """Class k: a bright k-th pair of rows, so that even one epoch learns something."""
+    (root / "toy").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 24), ("test", 12)):
+        labels = np.arange(n) % 3
+        images = rng.integers(0, 60, (n, 1, 6, 6), dtype=np.uint8)
+        for i, k in enumerate(labels):
+            images[i, 0, 2 * k:2 * k + 2] = 255
+        np.savez(root / "toy" / f"{split}.npz", images=images, labels=labels)
+
+
+def test_a_new_dataset_and_table_are_one_record_each(tmp_path, monkeypatch):
+    monkeypatch.setitem(data.DATASETS, "toy", TOY)
+    monkeypatch.setitem(tables.TABLES, "toynet", TOY_TABLE)
+    write_toy(tmp_path / "data")
+    p = presets.get("paper", "toynet", "toy")                    # the toy's values, the vgg family's
+    assert (p.timesteps, p.batch_size, p.epochs, p.milestones) == (6, 8, 2, (1,))
+    assert (p.lr, p.dropout, p.init) == (0.0033, 0.2, "he") and not p.confirmed and "toy" in p.note
+    assert presets.get("modern", "toynet", "toy").epochs == 3
+    train_loader, test_loader = data.loaders("toy", 8, root=tmp_path / "data", download=False)
+    x, y = next(iter(test_loader))
+    assert x.shape == (8, 1, 6, 6) and float(x.max()) == 1.0 and set(y.tolist()) == {0, 1, 2}
+    net = snnbp.build("toynet", "toy", timesteps=6)
+    # conv 1 -> 4 on 6x6, pooling to 3x3, FC 36 -> 8, output 8 -> 3 classes
+    assert [tuple(w.shape) for w in net.parameters()] == [(4, 1, 3, 3), (8, 36), (3, 8)]
+    before = [w.detach().clone() for w in net.parameters()]
+    history = train.fit(net, train_loader, test_loader, epochs=1, quiet=True, device="cpu", out=tmp_path / "run")
+    assert len(history) == 1 and any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    row = [r for r in results.table(tmp_path) if r["run"] == "run"][0]
+    assert row["dataset"] == "Toy (6x6)" and row["network"] == "toynet"
+    with pytest.raises(data.DatasetNotFound, match="toy .train. not found.*no download"):
+        data.loaders("toy", 8, root=tmp_path / "empty")           # no fetch: a clear error, not a crash
