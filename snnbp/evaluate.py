@@ -49,6 +49,7 @@ from torch import nn
 from . import distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
+from .record import INPUT, layer_name
 from .runs import load_run          # a run folder's network and checkpoint (read through snnbp.runs)
 
 __all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
@@ -69,8 +70,7 @@ def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
     found = {}
     for name, module in model.named_modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
-            short = name.removeprefix("features.").removesuffix(".module")
-            found[short] = module
+            found[layer_name(name)] = module
     return found
 
 
@@ -189,7 +189,7 @@ def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, dev
 
 
 def _mean_hidden_rate(rec) -> float | None:
-    hidden = [k for k in rec.counts if k != "input"]
+    hidden = [k for k in rec.counts if k != INPUT]
     steps = sum(rec.neuron_steps[k] for k in hidden)
     return sum(rec.counts[k] for k in hidden) / steps if steps else None
 

@@ -33,6 +33,7 @@ import torch
 from . import validate
 from .display import LOOKUP_JS, SHOW_ELSEWHERE, is_live, save, show, to_html  # noqa: F401 (re-exported)
 from .neurons import RESETS
+from .record import INPUT
 from .simulation import as_current, as_currents, fi_rates, simulate
 
 __all__ = ["show", "to_html", "is_live", "save", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
@@ -549,7 +550,7 @@ def probe(result, *, title: str = "firing rate per layer against T", floor: floa
                          f"draw what snnbp.depth.probe returned")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["spikes per neuron per step",
                                                         "weight-gradient norm"])
-    layers = [k for k in result.rates[steps[0]] if k != "input"]
+    layers = [k for k in result.rates[steps[0]] if k != INPUT]
     for k, name in enumerate(layers):
         fig.add_trace(go.Scatter(x=steps, y=[max(result.rates[t][name], floor) for t in steps], name=name,
                                  mode="lines+markers", legendgroup="rates",

@@ -49,6 +49,7 @@ from .depth import wake
 from .presets import Preset
 # the loss, optimiser and schedule a preset names, importable from here as before
 from .recipe import SummedSquaredError, make_loss, make_optimizer, make_scheduler, stretch_cosine
+from .record import INPUT
 # the run-folder format, importable from here as before
 from .runs import (BEST, CHECKPOINT_FORMAT, LAST, METRICS, PREVIOUS, RATES, CheckpointError, RunFolderError,
                    load_checkpoint, read_config, read_metrics, read_rates, refuse_existing_run, save_atomic)
@@ -151,7 +152,7 @@ def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: boo
                 validate.labels("labels", y, out.shape[-1], len(x))
                 correct += (out.argmax(1) == y).sum().item()
                 seen += len(y)
-        hidden = [k for k in rec.counts if k != "input"]
+        hidden = [k for k in rec.counts if k != INPUT]
         counts = distributed.all_sum([rec.counts[k] for k in hidden] + [rec.neuron_steps[k] for k in hidden], device)
     net.train(was_training)
     correct, seen = distributed.all_sum([correct, seen], device)

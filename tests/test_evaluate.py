@@ -113,7 +113,7 @@ def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
     # (checked on the output integrator: V_out[3]/3 of the long run equals the 3-step readout)
     current = net.classifier(net.features(torch.cat([spikes, torch.zeros(5, *spikes.shape[1:])])))
     v = output_membrane(current, net.readout.leak)
-    short = net.readout(net.classifier(net.features(spikes)))
+    short = net.run(spikes)
     torch.testing.assert_close(v[2] / 3, short)
 
 
