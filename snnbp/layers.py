@@ -15,7 +15,8 @@ from torch import nn
 
 from . import validate
 
-__all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "output_membrane", "LastStep", "Residual", "Subsample"]
+__all__ = ["TimeBatched", "Flatten", "TimeFixedDropout", "OutputIntegrator", "output_membrane", "LastStep",
+           "Residual", "Subsample"]
 
 
 class TimeBatched(nn.Module):

@@ -181,7 +181,8 @@ class LIF(nn.Module):
     Args:
         leak: :math:`\lambda \in (0, 1]`, the factor the membrane keeps per step (0.99: :math:`\tau \approx 100` steps).
         threshold: :math:`V_{th} > 0`.
-        reset: ``"zero"`` (:math:`V \leftarrow V(1-s)`, the paper's) or ``"subtract"`` (:math:`V \leftarrow V - s V_{th}`).
+        reset: ``"zero"`` (:math:`V \leftarrow V(1-s)`, the paper's) or ``"subtract"``
+            (:math:`V \leftarrow V - s V_{th}`).
         surrogate: a name from :data:`snnbp.surrogate.NAMES` or a :class:`~snnbp.surrogate.Surrogate`.
         leak_correction: multiply the spike-output gradient by the paper's :math:`NG` (part of the paper's
             rule; :math:`NG = 0` for a neuron that never fired, which silences smooth surrogates).
