@@ -113,7 +113,7 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
         if distributed.any_true(not torch.isfinite(loss.detach()), device):
             raise TrainingDiverged(f"the loss became {loss.item()} at batch {batch} ({desc}); stopping")
         optimizer.zero_grad(set_to_none=True)
-        (loss * world if per_example else loss).backward()            # a summed loss: see the docstring
+        (loss * world if per_example and world > 1 else loss).backward()     # summed loss: see the docstring
         optimizer.step()
         n = len(y)
         total_loss += loss.item() * (1 if per_example else n)
