@@ -9,29 +9,17 @@ Taught in chapter 02 (``book/02_lif_neuron``).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import validate
-from .neurons import LIF, RESETS
+from .neurons import LIF
 
 __all__ = ["simulate", "fi_rates", "as_current", "as_currents"]
-
-
-def _neuron(leak: float, threshold: float, reset: str) -> LIF:
-    """A :class:`snnbp.LIF` after checking its settings (names in the errors: ``leak``, ...)."""
-    return LIF(leak=validate.leak("leak", leak), threshold=validate.positive("threshold", threshold),
-               reset=validate.choice("reset", reset, RESETS))
 
 
 def as_current(current) -> torch.Tensor:
     """The input of :func:`simulate`: a number (a 0-d tensor), or finite numbers ``[T, ...]``, as
     float32 (a list or numpy array is converted); anything else is a clear error naming ``current``."""
-    if isinstance(current, (int, float)) and not isinstance(current, bool):
-        if not math.isfinite(current):
-            raise ValueError(f"current must be a finite number, got {current}")
-        return torch.tensor(float(current))
     return validate.numbers("current", current, shape="a number or a tensor [T, ...] (one input per step)"
                             ).to(torch.float32)
 
@@ -60,7 +48,7 @@ def simulate(current, *, steps: int = 100, leak: float = 0.99, threshold: float 
     (:math:`H = 0.3, 0.6, 0.9, 1.2 > 1`: a spike, reset to 0).
     """
     steps = validate.count("steps", steps)
-    neuron = _neuron(leak, threshold, reset)
+    neuron = LIF(leak=leak, threshold=threshold, reset=reset)        # it checks its settings
     drive = as_current(current)
     drive = drive.expand(steps).clone() if drive.dim() == 0 else drive
     v = torch.zeros_like(drive[0])
@@ -81,7 +69,7 @@ def fi_rates(currents: torch.Tensor, *, steps: int = 1000, leak: float = 0.99, t
     """
     currents = as_currents(currents)
     steps = validate.count("steps", steps)
-    neuron = _neuron(leak, threshold, reset)
+    neuron = LIF(leak=leak, threshold=threshold, reset=reset)        # it checks its settings
     with torch.no_grad():
         spikes = neuron(currents.expand(steps, 1, -1).contiguous())
     return spikes.mean(0)[0]
