@@ -39,7 +39,7 @@ import pickle
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -61,11 +61,11 @@ class DatasetInfo:
     downloads a split (``None``: no download); or, for a dataset bundled with a package (no files),
     ``bundled(split)`` gives ``(images float [N, C, H, W] in [0, 1], labels [N])``.
     For the results table: ``label``, the name shown, and ``train_size``, the whole training set
-    (``None`` where the paper does not use the dataset). For :mod:`snnbp.presets`: ``paper``, the
-    paper preset's values for this dataset (:class:`~snnbp.presets.Preset` fields, e.g.
-    ``batch_size``, ``epochs``, ``milestones``, ``augment``: ``augment`` is also what
-    :func:`dataset` does by default; a ``note`` there replaces the preset's note for unconfirmed
-    pairs), and ``modern``, the modern preset's (its ``epochs``).
+    (``None`` where the paper does not use the dataset). How the paper presents the images to a
+    network: ``augment``, whether its training images are augmented (CIFAR-10's crop and flip; what
+    :func:`dataset` does by default), and ``rate_scale``, the Poisson firing probability per unit of
+    pixel (MNIST: 1/2, as ``mnist_LeNet.py`` encodes it). A record holds no training values
+    (learning rate, batch, epochs): those belong to the authors' scripts, in :mod:`snnbp.presets`.
 
     Adding a dataset is adding its record to :data:`DATASETS` (and a reader, if its file format is new).
     """
@@ -83,8 +83,8 @@ class DatasetInfo:
     reader: Callable[[list[Path]], tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, repr=False)
     fetch: Callable[[Path, str], Any] | None = field(default=None, repr=False)
     bundled: Callable[[str], tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, repr=False)
-    paper: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
-    modern: Mapping[str, Any] = field(default_factory=dict, repr=False, hash=False)
+    augment: bool = False
+    rate_scale: float = 1.0
 
 
 SPLITS = ("train", "test")
@@ -367,31 +367,23 @@ def _svhn_files(root: Path) -> dict[str, list[Path]]:
 
 
 _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.557, 0.549, 0.5534)
-#: The paper's learning-rate steps for its 150-epoch runs (CIFAR-10, SVHN).
-_STEPS_150 = dict(batch_size=16, epochs=150, milestones=(70, 100, 125))
 
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", 1, 8, 10, note="scikit-learn's bundled 8x8 handwritten digits, scaled to [0, 1]",
-        label="digits (scikit-learn)", bundled=digits,
-        # not in the paper: sized so a CPU trains it in about a minute
-        paper=dict(timesteps=20, batch_size=32, epochs=20, milestones=(15,), rate_scale=1.0,
-                   note="digits is not in the paper: paper neuron and loss, sizes chosen for a CPU"),
-        modern=dict(epochs=20)),
+        label="digits (scikit-learn)", bundled=digits),
     "mnist": DatasetInfo(
         "mnist", 1, 28, 10, note="ToTensor() in [0, 1], as the authors' MNIST script",
         label="MNIST", train_size=60000, files=_mnist_files, reader=read_mnist, fetch=_Torchvision("MNIST"),
-        paper=dict(batch_size=64, epochs=125, milestones=(75,), augment=False, rate_scale=0.5),
-        modern=dict(epochs=5)),
+        rate_scale=0.5),
     "svhn": DatasetInfo(
         "svhn", 3, 32, 10, _CIFAR_MEAN, _CIFAR_STD, note="normalisation not confirmed: the CIFAR-10 values are used",
-        label="SVHN", train_size=73257, files=_svhn_files, reader=read_svhn, fetch=_Torchvision("SVHN", by_split=True),
-        paper=dict(**_STEPS_150, augment=False), modern=dict(epochs=40)),
+        label="SVHN", train_size=73257, files=_svhn_files, reader=read_svhn, fetch=_Torchvision("SVHN", by_split=True)),
     "cifar10": DatasetInfo(
         "cifar10", 3, 32, 10, _CIFAR_MEAN, _CIFAR_STD,
         note="|x| <= ~1 after normalisation, as the authors' CIFAR-10 scripts",
         label="CIFAR-10", train_size=50000, files=_cifar10_files, reader=read_cifar10, fetch=_Torchvision("CIFAR10"),
-        paper=dict(**_STEPS_150, augment=True), modern=dict(epochs=100)),
+        augment=True),
 }
 #: The datasets' names when snnbp was imported (the functions here read :data:`DATASETS` itself).
 NAMES: tuple[str, ...] = tuple(DATASETS)
@@ -437,7 +429,7 @@ def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None =
             augment: bool | None = None) -> Dataset:
     """One split of dataset ``name`` with the paper's transform (see :func:`transform`).
 
-    ``augment=None`` follows the paper (the record's ``paper["augment"]``): on for CIFAR-10 training
+    ``augment=None`` follows the paper (the record's ``augment``): on for CIFAR-10 training
     images, off otherwise. Test images are never augmented.
     """
     from . import validate
@@ -447,7 +439,7 @@ def dataset(name: str, split: str = "train", *, root: str | os.PathLike | None =
     if meta.bundled is not None:
         return TensorDataset(*meta.bundled(split))
     if augment is None:
-        augment = meta.paper.get("augment", False)
+        augment = meta.augment
     root = data_root(root)
     files = _ensure(name, root, split, download)
     images, labels = meta.reader(files)

@@ -1,11 +1,16 @@
 """Hyperparameters: the paper's (``"paper"``, book/method.md) and a separate ``"modern"`` recipe.
 
-A preset is resolved per (model, dataset). The paper fixes its values for three runs, LeNet on
-MNIST, VGG9 and ResNet11 on CIFAR-10 (``confirmed=True``); every other pair borrows the values of
-its model family and dataset and says so in ``note``. ``digits`` is not in the paper at all.
-The per-family values are :data:`FAMILY_VALUES` here; the per-dataset ones live in each dataset's
-record (:attr:`snnbp.data.DatasetInfo.paper` and ``.modern``), the family in each table's
-(:attr:`snnbp.tables.Table.family`).
+A preset is resolved per (model, dataset). The authors released three scripts, LeNet on MNIST,
+VGG9 and ResNet11 on CIFAR-10 (``confirmed=True`` for exactly those pairs); each sets its own
+training values, held here in :data:`SCRIPTS` by model family (a table names its family,
+:attr:`snnbp.tables.Table.family`). Under the paper's loss, summed over the batch, the learning
+rate and the batch size are one setting (each step is the rate times the sum of the batch's
+gradients, so the step grows with the batch): a pair the paper did not run takes *all* of its
+family's script values together, never the rate of one script with the batch of another, and
+says so in ``note``. A dataset record (:class:`snnbp.data.DatasetInfo`) describes the data only:
+its images, and how the paper presents them (``augment``, ``rate_scale``). ``digits`` is not in the
+paper: it keeps its script's rate and batch and is made short enough for a CPU
+(:data:`NOT_IN_THE_PAPER`).
 
 Taught in chapter 05 (``book/05_spike_bptt``: the paper's loss and learning rate) and chapter 08
 (``book/08_reproduction``: the presets beside each other).
@@ -16,20 +21,32 @@ from dataclasses import asdict, dataclass, replace
 
 from . import data, encoding, surrogate, tables, validate
 
-__all__ = ["Preset", "NAMES", "get", "FAMILIES", "FAMILY_VALUES", "saved_fields", "LOSSES", "OPTIMIZERS",
-           "SCHEDULES"]
+__all__ = ["Preset", "NAMES", "get", "FAMILIES", "SCRIPTS", "NOT_IN_THE_PAPER", "MODERN_EPOCHS", "saved_fields",
+           "LOSSES", "OPTIMIZERS", "SCHEDULES"]
 
 NAMES = ("paper", "modern")
 LOSSES = ("mse_sum", "mse_mean", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("multistep", "cosine")
-#: The paper's values per model family (book/method.md); a table names its family
-#: (:attr:`snnbp.tables.Table.family`), a dataset record its own values (:attr:`snnbp.data.DatasetInfo.paper`).
-FAMILY_VALUES = {
-    "lenet": dict(lr=0.0085, dropout=0.0, init="he"),
-    "vgg": dict(lr=0.0033, dropout=0.2, init="he"),
-    "resnet": dict(lr=0.0025, dropout=0.25, init="resnet"),
+#: The values each of the authors' scripts sets, by the model family it trains (book/method.md,
+#: 'Training'): ``script`` names it; the rest are :class:`Preset` fields. ``lr`` and ``batch_size``
+#: belong together (the loss is summed over the batch), and so do ``epochs`` and ``milestones``.
+SCRIPTS = {
+    "lenet": dict(script="mnist_LeNet.py", lr=0.0085, batch_size=64, epochs=125, milestones=(75,),
+                  dropout=0.0, init="he"),
+    "vgg": dict(script="cifar10_VGG9.py", lr=0.0033, batch_size=16, epochs=150, milestones=(70, 100, 125),
+                dropout=0.2, init="he"),
+    "resnet": dict(script="cifar10_ResNet11.py", lr=0.0025, batch_size=16, epochs=150, milestones=(70, 100, 125),
+                   dropout=0.25, init="resnet"),
 }
+#: Datasets the paper never used, made short enough for a CPU: these fields replace the script's
+#: (the learning rate and the batch stay the script's, together).
+NOT_IN_THE_PAPER = {
+    "digits": dict(timesteps=20, epochs=20, milestones=(15,)),
+}
+#: The modern preset's epochs per dataset (a dataset not listed: :data:`MODERN_DEFAULT_EPOCHS`).
+MODERN_EPOCHS = {"digits": 20, "mnist": 5, "svhn": 40, "cifar10": 100}
+MODERN_DEFAULT_EPOCHS = 20
 #: Model -> family, from the tables when snnbp was imported (:func:`get` reads the tables themselves).
 FAMILIES = {name: table.family for name, table in tables.TABLES.items()}
 _CONFIRMED = {("lenet", "mnist"), ("vgg9", "cifar10"), ("resnet11", "cifar10")}
@@ -129,31 +146,48 @@ class Preset:
         return asdict(self)
 
 
-def _paper(model: str, dataset: str) -> Preset:
+def _script(model: str) -> dict:
+    """The values of the script that trains ``model``'s family (:data:`SCRIPTS`)."""
     family = tables.TABLES[model].family
-    if family not in FAMILY_VALUES:
-        raise ValueError(f"model {model!r} is of family {family!r}, which has no paper values: add them to "
-                         f"snnbp.presets.FAMILY_VALUES (families: {', '.join(map(repr, FAMILY_VALUES))})")
-    by_dataset = dict(data.info(dataset).paper)
+    if family not in SCRIPTS:
+        raise ValueError(f"model {model!r} is of family {family!r}, which has no script values: add them to "
+                         f"snnbp.presets.SCRIPTS (families: {', '.join(map(repr, SCRIPTS))})")
+    return dict(SCRIPTS[family])
+
+
+def _paper(model: str, dataset: str) -> Preset:
+    values = _script(model)
+    script = values.pop("script")
+    record = data.info(dataset)
     confirmed = (model, dataset) in _CONFIRMED
-    borrowed = by_dataset.pop("note", f"not confirmed: borrows the {family} family's and {dataset}'s values")
-    note = ("the paper's settings, as the authors' scripts set them (book: The method, precisely)" if confirmed
-            else borrowed)
-    return Preset("paper", model, dataset, confirmed=confirmed, note=note, **FAMILY_VALUES[family], **by_dataset)
+    sized = NOT_IN_THE_PAPER.get(dataset, {})
+    step = f"lr {values['lr']:g} with batch {values['batch_size']}"
+    if confirmed:
+        note = f"the paper's settings, as the authors' {script} sets them (book: The method, precisely)"
+    elif sized:
+        note = (f"{dataset} is not in the paper: the paper's neuron and loss, {script}'s {step}, dropout and "
+                f"init; sized for a CPU: " + ", ".join(f"{k}={v}" for k, v in sized.items()))
+    else:
+        note = (f"not run in the paper: {script}'s settings ({step}, its epochs, schedule, dropout and init) "
+                f"on {dataset}")
+    return Preset("paper", model, dataset, confirmed=confirmed, note=note, augment=record.augment,
+                  rate_scale=record.rate_scale, **{**values, **sized})
 
 
 def _modern(model: str, dataset: str) -> Preset:
     """Beyond the paper (every field that differs is named in ``note``): direct input, an
     arc-tangent surrogate with reset by subtraction and the exact leak derivative, cross-entropy,
     Adam with a cosine schedule, batch 32, T = 10. On MNIST it is meant to train in 5 epochs."""
+    epochs = MODERN_EPOCHS.get(dataset, MODERN_DEFAULT_EPOCHS)
     modern = dict(
         name="modern", timesteps=10, encoding="direct",
         surrogate="atan", reset="subtract", leak_correction=False, detach_leak=False,
         loss="cross_entropy", optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0,
-        schedule="cosine", milestones=(), batch_size=32, confirmed=False,
+        schedule="cosine", milestones=(), batch_size=32, epochs=epochs, confirmed=False,
         note="modern recipe (not the paper's): direct input, atan surrogate, reset by subtraction, "
-             "exact leak derivative, cross-entropy, Adam, cosine schedule, batch 32, T = 10")
-    return replace(_paper(model, dataset), **{**modern, **data.info(dataset).modern})   # the dataset's epochs
+             "exact leak derivative, cross-entropy, Adam, cosine schedule, batch 32, T = 10"
+             + ("" if dataset in MODERN_EPOCHS else f"; {epochs} epochs, not tuned for {dataset}"))
+    return replace(_paper(model, dataset), **modern)
 
 
 def get(preset: str, model: str, dataset: str) -> Preset:

@@ -155,7 +155,17 @@ def _settings(run: dict) -> str:
     epochs = f"{run['epochs_run']} epoch{'s' if run['epochs_run'] != 1 else ''}"
     if run.get("epochs_planned") and run["epochs_run"] < run["epochs_planned"]:
         epochs += f" of {run['epochs_planned']} planned"
-    parts = [f"{run['preset']} preset", *_changed(run), f"T={run['timesteps']}", epochs]
+    changed = _changed(run)
+    step = []                           # rate and batch side by side: under a summed loss they are one setting
+    for key, name in (("lr", "lr"), ("batch_size", "batch")):
+        said = [c for c in changed if c.startswith(f"{key}=")]
+        value = (run.get("preset_fields") or {}).get(key)
+        if said:
+            changed.remove(said[0])
+            step.append(f"{name} {said[0].split('=', 1)[1]}")
+        elif value is not None:
+            step.append(f"{name} {value:g}")
+    parts = [f"{run['preset']} preset", " with ".join(step), *changed, f"T={run['timesteps']}", epochs]
     if run.get("train_examples"):
         parts.append(f"{run['train_examples']} train images")
     if run.get("test_examples"):

@@ -24,6 +24,35 @@ def test_paper_cifar10_networks():
         assert p.confirmed
 
 
+# The authors' scripts' own values, read from their argument parsers and adjust_learning_rate
+# (mnist_LeNet.py: -b 64, --lr 0.0085, --epochs 125, change = 75; cifar10_VGG9.py: -b 16,
+# --lr 0.0033, --epochs 150, change/change2/change3 = 70/100/125; cifar10_ResNet11.py: -b 16,
+# --lr 0.0025, the same epochs and steps).
+SCRIPTS = {"lenet": (0.0085, 64, 125, (75,)), "vgg9": (0.0033, 16, 150, (70, 100, 125)),
+           "resnet11": (0.0025, 16, 150, (70, 100, 125))}
+# which script a model that the paper did not run takes its coupled values from
+FAMILY_SCRIPT = {"mlp": "lenet", "lenet": "lenet", "vgg7": "vgg9", "vgg9": "vgg9", "vgg11": "vgg9",
+                 "resnet7": "resnet11", "resnet9": "resnet11", "resnet11": "resnet11"}
+
+
+@pytest.mark.parametrize("model", sorted(FAMILY_SCRIPT))
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10", "svhn", "digits"])
+def test_rate_and_batch_come_from_one_script(model, dataset):
+    """With the loss summed over the batch, rate and batch are one setting: never split between
+    two scripts (VGG9 on MNIST once took VGG9's rate with LeNet's batch 64: 4x the authors' step)."""
+    p = presets.get("paper", model, dataset)
+    lr, batch, epochs, milestones = SCRIPTS[FAMILY_SCRIPT[model]]
+    assert (p.lr, p.batch_size) == (lr, batch)
+    assert (p.epochs, p.milestones) == (((20, (15,)) if dataset == "digits" else (epochs, milestones)))
+    assert f"batch {batch}" in p.note and f"{lr:g}" in p.note or p.confirmed
+
+
+def test_vgg9_on_mnist_takes_the_vgg9_script_whole():
+    p = presets.get("paper", "vgg9", "mnist")
+    assert (p.lr, p.batch_size, p.dropout, p.init, p.rate_scale) == (0.0033, 16, 0.2, "he", 0.5)
+    assert not p.confirmed and "cifar10_VGG9.py" in p.note and "batch 16" in p.note
+
+
 def test_unconfirmed_pairs_say_so():
     for model, dataset in [("vgg7", "svhn"), ("resnet7", "svhn"), ("resnet9", "cifar10"), ("mlp", "digits")]:
         p = presets.get("paper", model, dataset)

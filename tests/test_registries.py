@@ -15,18 +15,17 @@ from snnbp import data, kernels, models, presets, results, surrogate, tables, tr
 from snnbp.neurons import LIF
 
 PRESET_FIELDS = {f.name for f in dataclasses.fields(presets.Preset)}
-# what the paper fixes per family (book/method.md, 'Training'): the preset fields a family sets
-FAMILY_FIELDS = {"lr", "dropout", "init"}
-# what a dataset must say for the paper's schedule: sizes and the learning-rate steps
-DATASET_FIELDS = {"batch_size", "epochs", "milestones"}
+# what each of the authors' scripts fixes (book/method.md, 'Training'): the preset fields a family sets,
+# the learning rate and the batch together, and the schedule with them
+SCRIPT_FIELDS = {"script", "lr", "batch_size", "epochs", "milestones", "dropout", "init"}
 PAIRS = [(p, m, d) for p in presets.NAMES for m in models.TABLES for d in data.DATASETS]
 
 
 def test_every_tables_family_has_the_papers_values():
     for name, table in models.TABLES.items():
-        assert table.family in presets.FAMILY_VALUES, (name, table.family)
-    for family, values in presets.FAMILY_VALUES.items():
-        assert set(values) == FAMILY_FIELDS, family
+        assert table.family in presets.SCRIPTS, (name, table.family)
+    for family, values in presets.SCRIPTS.items():
+        assert set(values) == SCRIPT_FIELDS, family
     assert presets.FAMILIES == {name: t.family for name, t in tables.TABLES.items()}
     assert models.TABLES is tables.TABLES and models.Table is tables.Table      # one registry, re-exported
 
@@ -36,10 +35,15 @@ def test_every_preset_resolves_for_every_model_and_dataset(preset, model, datase
     p = presets.get(preset, model, dataset)
     assert (p.name, p.model, p.dataset) == (preset, model, dataset)
     record = data.info(dataset)
-    expected = record.paper if preset == "paper" else record.modern
-    assert all(getattr(p, k) == v for k, v in expected.items() if k != "note")
-    if preset == "paper":
-        assert all(getattr(p, k) == v for k, v in presets.FAMILY_VALUES[models.TABLES[model].family].items())
+    assert (p.augment, p.rate_scale) == (record.augment, record.rate_scale)      # how the data are presented
+    script = presets.SCRIPTS[models.TABLES[model].family]
+    if preset == "paper":                       # the script's values together, or a CPU's sizes where named
+        sized = presets.NOT_IN_THE_PAPER.get(dataset, {})
+        assert all(getattr(p, k) == sized.get(k, v) for k, v in script.items() if k != "script")
+        assert (p.lr, p.batch_size) == (script["lr"], script["batch_size"])       # never split
+        assert script["script"] in p.note
+    else:
+        assert p.epochs == presets.MODERN_EPOCHS.get(dataset, presets.MODERN_DEFAULT_EPOCHS)
 
 
 def test_every_dataset_record_has_what_data_results_and_presets_need(tmp_path):
@@ -49,8 +53,7 @@ def test_every_dataset_record_has_what_data_results_and_presets_need(tmp_path):
         assert record.channels >= 1 and record.size >= 1 and record.classes >= 2
         assert (record.mean is None) == (record.std is None)
         assert record.mean is None or len(record.mean) == len(record.std) == record.channels
-        assert set(record.paper) <= PRESET_FIELDS | {"note"} and DATASET_FIELDS <= set(record.paper), name
-        assert set(record.modern) <= PRESET_FIELDS and "epochs" in record.modern, name
+        assert isinstance(record.augment, bool) and 0 < record.rate_scale <= 1, name
         assert record.train_size is None or results.FULL_TRAINING_SET[name] == record.train_size
         assert pickle.loads(pickle.dumps(record)) == record      # a network's info goes into torch.save(net)
         if record.bundled is not None:                          # no files: a split comes from a package
@@ -105,8 +108,7 @@ def read_toy(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
 
 TOY = data.DatasetInfo(
     "toy", 1, 6, 3, label="Toy (6x6)", train_size=24,
-    files=lambda root: {split: [root / "toy" / f"{split}.npz"] for split in data.SPLITS}, reader=read_toy,
-    paper=dict(timesteps=6, batch_size=8, epochs=2, milestones=(1,)), modern=dict(epochs=3))
+    files=lambda root: {split: [root / "toy" / f"{split}.npz"] for split in data.SPLITS}, reader=read_toy)
 TOY_TABLE = models.Table((models.Conv(4), "A", models.FC(8)), False, "not in the paper: a toy", family="vgg")
 
 
@@ -126,14 +128,15 @@ def test_a_new_dataset_and_table_are_one_record_each(tmp_path, monkeypatch):
     monkeypatch.setitem(data.DATASETS, "toy", TOY)
     monkeypatch.setitem(tables.TABLES, "toynet", TOY_TABLE)
     write_toy(tmp_path / "data")
-    p = presets.get("paper", "toynet", "toy")                    # the toy's values, the vgg family's
-    assert (p.timesteps, p.batch_size, p.epochs, p.milestones) == (6, 8, 2, (1,))
-    assert (p.lr, p.dropout, p.init) == (0.0033, 0.2, "he") and not p.confirmed and "toy" in p.note
-    assert presets.get("modern", "toynet", "toy").epochs == 3
+    p = presets.get("paper", "toynet", "toy")                    # the vgg family's script, whole
+    assert (p.lr, p.batch_size, p.epochs, p.milestones) == (0.0033, 16, 150, (70, 100, 125))
+    assert (p.dropout, p.init) == (0.2, "he") and not p.confirmed and "toy" in p.note
+    modern = presets.get("modern", "toynet", "toy")
+    assert modern.epochs == presets.MODERN_DEFAULT_EPOCHS and "not tuned for toy" in modern.note
     train_loader, test_loader = data.loaders("toy", 8, root=tmp_path / "data", download=False)
     x, y = next(iter(test_loader))
     assert x.shape == (8, 1, 6, 6) and float(x.max()) == 1.0 and set(y.tolist()) == {0, 1, 2}
-    net = snnbp.build("toynet", "toy", timesteps=6)
+    net = snnbp.build("toynet", "toy", timesteps=6, batch_size=8)
     # conv 1 -> 4 on 6x6, pooling to 3x3, FC 36 -> 8, output 8 -> 3 classes
     assert [tuple(w.shape) for w in net.parameters()] == [(4, 1, 3, 3), (8, 36), (3, 8)]
     before = [w.detach().clone() for w in net.parameters()]
