@@ -8,7 +8,7 @@ from snnbp import results
 
 def write_run(folder, model, dataset, accs, preset="paper", spiking=True, planned=None, old=False):
     folder.mkdir(parents=True)
-    fields = {"name": preset, "timesteps": 20, "lr": 0.002 if model == "lenet" else 0.0085}
+    fields = {"name": preset, "timesteps": 20, "lr": 0.002 if model == "lenet" else 0.0085, "batch_size": 64}
     if not old:
         fields["detach_leak"] = True
     (folder / "config.json").write_text(json.dumps({
@@ -28,7 +28,7 @@ def test_table_puts_runs_beside_the_paper_and_marks_the_rest(tmp_path):
     assert len(lenet) == 1 and lenet[0]["paper"] == 99.59 and abs(lenet[0]["best"] - 95.0) < 1e-9
     assert abs(lenet[0]["final"] - 94.0) < 1e-9 and lenet[0]["notes"] == ""
     assert lenet[0]["confirmed"] == "cited by later papers" and "T=20" in lenet[0]["settings"]
-    assert "lr=0.002 (preset 0.0085)" in lenet[0]["settings"]
+    assert "lr 0.002 (preset 0.0085) with batch 64," in lenet[0]["settings"]   # rate beside batch
     vgg9 = [r for r in rows if r["network"] == "VGG9"][0]
     assert vgg9["final"] is None and vgg9["best"] is None and vgg9["settings"] == "—" and vgg9["confirmed"] == "not confirmed"
     digits = [r for r in rows if r["dataset"].startswith("digits")][0]

@@ -1,0 +1,59 @@
+"""results/scripts/paper_deep.py: a stopped and resumed run equals one straight run, step for step.
+
+The oracle is the same script run without a stop (one process); the settings it trains with are
+checked against the literals of the authors' VGG9 script (``src/cifar10_VGG9.py``: ``-b`` 16,
+``--lr`` 0.0033).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from snnbp.runs import read_metrics
+
+from test_data import fake_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "results" / "scripts" / "paper_deep.py"
+
+
+def run(out: Path, data: Path, steps: int) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(SCRIPT), "--model", "vgg9", "--timesteps", "2", "--steps", str(steps),
+           "--data-root", str(data), "--out", str(out), "--validation", "20", "--checkpoint-every", "2",
+           "--val-every", "2", "--threads", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc
+
+
+def log(out: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    for r in rows:
+        r.pop("seconds")
+    return rows
+
+
+def test_a_stopped_run_resumes_bit_for_bit(tmp_path):
+    fake_mnist(tmp_path / "data", n_train=68, n_test=10)      # 48 trained: 3 steps a pass, step 4 starts pass 2
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    run(straight, tmp_path / "data", 4)
+    run(resumed, tmp_path / "data", 2)
+    assert json.loads((resumed / "config.json").read_text())["steps"] == 2       # finished at 2 steps
+    proc = run(resumed, tmp_path / "data", 4)
+    assert "resumed" in proc.stdout and "at step 2" in proc.stdout
+    assert [r["step"] for r in log(resumed)] == [1, 2, 3, 4]
+    assert log(resumed) == log(straight)
+    a = torch.load(straight / "last.pt", weights_only=True)["model"]
+    b = torch.load(resumed / "last.pt", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (resumed / "validation.csv").read_text() == (straight / "validation.csv").read_text()
+    test_acc = [read_metrics(f / "metrics.csv")[0]["test_acc"] for f in (straight, resumed)]
+    assert test_acc[0] == test_acc[1]
+    config = json.loads((straight / "config.json").read_text())
+    assert (config["preset"]["lr"], config["preset"]["batch_size"]) == (0.0033, 16)   # src/cifar10_VGG9.py
+    assert config["preset"]["name"] == "paper" and "wake_gains" not in config      # no wake-up
+    assert json.loads((resumed / "config.json").read_text())["steps"] == 4
