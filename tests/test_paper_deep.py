@@ -57,3 +57,4 @@ def test_a_stopped_run_resumes_bit_for_bit(tmp_path):
     assert (config["preset"]["lr"], config["preset"]["batch_size"]) == (0.0033, 16)   # src/cifar10_VGG9.py
     assert config["preset"]["name"] == "paper" and "wake_gains" not in config      # no wake-up
     assert json.loads((resumed / "config.json").read_text())["steps"] == 4
+    assert (config["batch_size"], config["train_examples"]) == (16, 48)             # 4 steps of 16, 48 distinct

@@ -58,6 +58,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--timesteps", type=int, default=100)
     p.add_argument("--steps", type=int, required=True, help="SGD steps in all (the run stops there)")
     p.add_argument("--init-rate", type=float, default=0.0, help="> 0: woken (not the paper's method)")
+    p.add_argument("--lr", type=float, default=None, help="not the script's rate (not the paper's method)")
     p.add_argument("--data-root", required=True)
     p.add_argument("--out", help="run folder (default results/mnist-<model>-paper-T<T>)")
     p.add_argument("--seed", type=int, default=0)
@@ -72,6 +73,7 @@ def parse() -> argparse.Namespace:
 
 def folder(args) -> Path:
     woken = f"-woken{args.init_rate:g}" if args.init_rate > 0 else ""
+    woken += f"-lr{args.lr:g}" if args.lr is not None else ""
     return Path(args.out) if args.out else ROOT / "results" / f"mnist-{args.model}-paper{woken}-T{args.timesteps}"
 
 
@@ -127,6 +129,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     train.seed_everything(args.seed)
     overrides = {"init_rate": args.init_rate} if args.init_rate > 0 else {}
+    if args.lr is not None:
+        overrides["lr"] = args.lr
     net = snnbp.build(args.model, "mnist", preset="paper", timesteps=args.timesteps, **overrides)
     config = net.config
     train_set = data.dataset("mnist", "train", root=args.data_root, download=False)
@@ -237,6 +241,7 @@ def finish(args, out: Path, net, config, test_set, n_train: int, wake_gains) -> 
     runs.write_rates(out / runs.RATES, [row])
     described = runs.describe(net, config, 1, torch.device("cpu"), False, args.seed, None, {
         "subset": images, "test_subset": args.test_subset, "test_examples": n,
+        "batch_size": config.batch_size, "train_examples": min(images, n_train),
         "data_root": str(Path(args.data_root).resolve()), "workers": 0,
         "trained_by": "results/scripts/paper_deep.py", "steps": args.steps, "validation_images": args.validation,
         "train_examples_seen": images, "distinct_train_examples": min(images, n_train),
