@@ -53,6 +53,8 @@ def test_a_stopped_run_resumes_bit_for_bit(tmp_path):
     assert (resumed / "validation.csv").read_text() == (straight / "validation.csv").read_text()
     test_acc = [read_metrics(f / "metrics.csv")[0]["test_acc"] for f in (straight, resumed)]
     assert test_acc[0] == test_acc[1]
+    evaluation = json.loads((resumed / "evaluation.json").read_text())      # the same test pass
+    assert evaluation["accuracy"] == test_acc[1] and len(evaluation["accuracy_vs_timesteps"]) == 2
     config = json.loads((straight / "config.json").read_text())
     assert (config["preset"]["lr"], config["preset"]["batch_size"]) == (0.0033, 16)   # src/cifar10_VGG9.py
     assert config["preset"]["name"] == "paper" and "wake_gains" not in config      # no wake-up

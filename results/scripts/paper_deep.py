@@ -27,9 +27,9 @@ The run folder (``results/mnist-<model>-paper-T<T>``; give more ``--steps`` to c
 * ``validation.csv``: accuracy on 1,000 training images never trained on, every ``--val-every``
   steps (what the run was watched by; the test set is read once, at the end).
 * at the end (``--steps`` done): ``config.json``, ``metrics.csv`` and ``rates.json`` in the format
-  of :mod:`snnbp.runs`, with the test accuracy on all 10,000 test images (``--test-subset`` for
-  fewer), so that ``python -m snnbp.results`` lists the run and ``python -m snnbp.evaluate``
-  measures accuracy against t, operations and energy from its ``last.pt``.
+  of :mod:`snnbp.runs`, and ``evaluation.json`` (``snnbp.evaluate.analyse``: accuracy against t,
+  firing rates, operations and energy), all from one pass over the 10,000 test images
+  (``--test-subset`` for fewer), so that ``python -m snnbp.results`` lists the run.
 """
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ import time
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader, Subset
 
 import snnbp
-from snnbp import data, runs, runtime, train
+from snnbp import data, evaluate, runs, runtime, train
 from snnbp.depth import wake
-from snnbp.neurons import LIF
-from snnbp.record import layer_name
+from snnbp.record import INPUT, layer_name
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLAY = 100                            # steps whose gradient norms are kept
@@ -93,32 +93,9 @@ def batch_of(train_set, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.stack([x for x, _ in pairs]), torch.tensor([int(y) for _, y in pairs])
 
 
-@torch.no_grad()
-def accuracy(net, images_of, indices: torch.Tensor, seed: int, batch: int = 50) -> tuple[float, dict]:
-    """Fraction correct on ``indices`` and each LIF layer's firing rate, Poisson input seeded."""
-    net.eval()
-    correct, spikes, steps = 0, {}, {}
-    hooks = [m.register_forward_hook(_counter(name, spikes, steps)) for name, m in lif_layers(net)]
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        for start in range(0, len(indices), batch):
-            x, y = images_of(indices[start:start + batch])
-            correct += int((net(x).argmax(1) == y).sum())
-    for h in hooks:
-        h.remove()
-    net.train()
-    return correct / len(indices), {k: spikes[k] / steps[k] for k in spikes}
-
-
-def _counter(name, spikes, steps):
-    def hook(module, inputs, out):
-        spikes[name] = spikes.get(name, 0.0) + float(out.detach().abs().sum())
-        steps[name] = steps.get(name, 0) + out.numel()
-    return hook
-
-
-def lif_layers(net):
-    return [(layer_name(n), m) for n, m in net.named_modules() if isinstance(m, LIF)]
+def loader_of(dataset, indices: torch.Tensor) -> DataLoader:
+    """A fixed-order loader over ``dataset[indices]`` for the library's evaluation."""
+    return DataLoader(Subset(dataset, indices.tolist()), batch_size=50, shuffle=False)
 
 
 def main() -> None:
@@ -157,11 +134,6 @@ def main() -> None:
             wake_gains = wake(net, batch_of(train_set, first[:batch])[0], args.init_rate)
         (out / "steps.jsonl").write_text("")
     _truncate_log(out / "steps.jsonl", step)
-    layers = lif_layers(net)
-    rates: dict[str, float] = {}
-    for name, module in layers:
-        module.register_forward_hook(lambda m, i, o, name=name: rates.__setitem__(
-            name, float(o.detach().abs().float().mean())))
     weights = [(layer_name(n), w) for n, w in net.named_parameters()]
     net.train()
     with (out / "steps.jsonl").open("a") as log:
@@ -172,7 +144,8 @@ def main() -> None:
                 args.seed * 7919 + pass_))]
             x, y = batch_of(train_set, shuffled[start:start + batch])
             torch.manual_seed(step_generator(args.seed, step))
-            output = net(x)
+            with snnbp.record(net) as rec:
+                output = net(x)
             loss = loss_fn(output, y)
             if not torch.isfinite(loss):
                 raise SystemExit(f"loss {float(loss)} at step {step}: stopping, last.pt is the last good state")
@@ -181,7 +154,7 @@ def main() -> None:
             row = {"step": step + 1, "loss_per_image": round(float(loss.detach()) / len(y), 6),
                    "output_sum": round(float(output.detach().sum(1).mean()), 6),
                    "train_correct": int((output.argmax(1) == y).sum()),
-                   "rates": {k: round(v, 6) for k, v in rates.items()}}
+                   "rates": {k: round(v, 6) for k, v in rec.rates().items() if k != INPUT}}
             if step < REPLAY:
                 row["grad_norm"] = {n: float(w.grad.norm()) if w.grad is not None else 0.0 for n, w in weights}
                 row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(float(w.detach().norm()), 1e-12)
@@ -196,7 +169,7 @@ def main() -> None:
                       f"rates {' '.join(f'{v:.3f}' for v in row['rates'].values())} {row['seconds']:.1f}s",
                       flush=True)
             if step % args.val_every == 0 or step == args.steps:
-                acc, _ = accuracy(net, lambda idx: batch_of(train_set, idx), held_out, seed=12345)
+                acc = train.evaluate_accuracy(net, loader_of(train_set, held_out), device="cpu", seed=12345)
                 _append_csv(out / "validation.csv", {"step": step, "images": step * batch, "val_acc": acc})
                 print(f"step {step}: validation accuracy {acc:.4f}", flush=True)
             if step % args.checkpoint_every == 0 or step == args.steps:
@@ -230,7 +203,12 @@ def finish(args, out: Path, net, config, test_set, n_train: int, wake_gains) -> 
     indices = torch.arange(len(test_set))[:n] if n == len(test_set) else torch.randperm(
         len(test_set), generator=torch.Generator().manual_seed(args.seed))[:n]
     tic = time.perf_counter()
-    acc, layer_rates = accuracy(net, lambda idx: batch_of(test_set, idx), indices, seed=args.seed + 12345)
+    result = evaluate.analyse(net, loader_of(test_set, indices), device="cpu", seed=args.seed + 12345)
+    acc = result["accuracy"]
+    layer_rates = {k: v for k, v in result["firing_rates"].items() if k != INPUT}
+    result.update({"run": out.name, "model": args.model, "dataset": "mnist", "checkpoint": "last",
+                   "trained_timesteps": args.timesteps})
+    runs.save_atomic(json.dumps(result, indent=2) + "\n", out / evaluate.EVALUATION)
     log = [json.loads(ln) for ln in (out / "steps.jsonl").read_text().splitlines() if ln]
     images = args.steps * config.batch_size
     row = {"epoch": 1, "lr": config.lr, "train_loss": sum(r["loss_per_image"] for r in log) / len(log),
