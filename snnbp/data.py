@@ -102,6 +102,8 @@ def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
     """scikit-learn's 1,797 handwritten digits as tensors ``(images [N, 1, 8, 8] in [0, 1], labels [N])``.
 
     The split is stratified and fixed by ``seed``, so train and test never overlap.
+    ``test_fraction``, the share of the images held out for ``"test"``, is a fraction in (0, 1)
+    that leaves at least one image of each class on both sides (0.006 to 0.994).
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -109,9 +111,17 @@ def digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0):
     from . import validate
 
     validate.choice("split", split, SPLITS)
+    test_fraction = validate.fraction("test_fraction", test_fraction)
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.long)
+    n, classes = len(y), int(y.max()) + 1
+    n_test = math.ceil(test_fraction * n)                     # as train_test_split rounds it
+    if min(n_test, n - n_test) < classes:
+        low, high = math.ceil(classes / n * 1000) / 1000, math.floor((n - classes) / n * 1000) / 1000
+        raise ValueError(f"test_fraction={test_fraction:g} leaves {n_test} test and {n - n_test} training images "
+                         f"of the {n}; a stratified split needs at least one image of each of the {classes} classes "
+                         f"on both sides: choose test_fraction from {low} to {high}")
     idx_train, idx_test = train_test_split(
         torch.arange(len(y)).numpy(), test_size=test_fraction, random_state=seed, stratify=y.numpy())
     idx = torch.as_tensor(idx_train if split == "train" else idx_test)
@@ -451,7 +461,9 @@ def _subset(data: Dataset, n: int | None, seed: int, what: str = "subset") -> Da
     """A fixed random choice of ``n`` examples (all of them where ``n`` is None or their number);
     ``n`` outside ``1..len(data)`` is refused (``what`` names the argument in the message)."""
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(data)):
-        raise ValueError(f"{what}: {n!r} asked for, but there are {len(data)}; choose 1 to {len(data)}")
+        hint = (f" (a number of images, not a fraction: for {n:.0%} of them write {round(n * len(data))})"
+                if isinstance(n, float) and 0 < n < 1 else "")
+        raise ValueError(f"{what}: {n!r} asked for, but there are {len(data)}; choose 1 to {len(data)}{hint}")
     if n is None or n == len(data):
         return data
     chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]

@@ -33,18 +33,38 @@ def _encode(x: torch.Tensor, steps: int, signed: bool, rate_scale: float,
     return spikes * torch.sign(x).to(dtype) if signed else spikes
 
 
+def _checked(encoder: nn.Module, x, **policy) -> torch.Tensor:
+    """An encoder's images ``x`` checked (:func:`snnbp.validate.images`, with ``policy``), its
+    ``.steps`` (:func:`snnbp.validate.time_steps`) and its ``.generator``, unless its
+    ``check_input`` is off or it is being compiled (the NaN check reads a value back)."""
+    if not encoder.check_input or torch.compiler.is_compiling():
+        return x
+    x = validate.images("x", x, **policy)
+    validate.time_steps("steps", encoder.steps, x)
+    _check_generator(encoder.generator, x)
+    return x
+
+
 def poisson_encode(x: torch.Tensor, steps: int, *, signed: bool = True, rate_scale: float = 1.0,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """Encode ``x`` (any shape) as spikes of shape ``[steps, *x.shape]``; see the module docstring.
 
     Pass a seeded :class:`torch.Generator` (on ``x``'s device) for reproducible spikes.
     ``x`` should lie in [-1, 1] (see :mod:`snnbp.validate`: integer pixels above 1 are an error,
-    floats outside [-1, 1] a warning); bool and 0/1 integer images become float32 spikes.
+    floats outside [-1, 1] a warning; empty or NaN images are errors); bool and 0/1 integer images
+    become float32 spikes. ``steps`` whose spikes would not fit in memory are an error that says
+    how much they would take (:func:`snnbp.validate.time_steps`; more than 10,000 warn).
     """
-    validate.count("steps", steps)
     validate.positive("rate_scale", rate_scale)
     x = validate.images("x", x, rate_scale=rate_scale)
+    steps = validate.time_steps("steps", steps, x)
     signed = validate.flag("signed", signed)
+    _check_generator(generator, x)
+    return _encode(x, steps, signed, float(rate_scale), generator)
+
+
+def _check_generator(generator, x: torch.Tensor) -> None:
+    """None, or a :class:`torch.Generator` on ``x``'s kind of device."""
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}: "
                         f"write generator=torch.Generator().manual_seed({generator!r})"
@@ -53,7 +73,6 @@ def poisson_encode(x: torch.Tensor, steps: int, *, signed: bool = True, rate_sca
     if generator is not None and generator.device.type != x.device.type:
         raise ValueError(f"generator is on {generator.device} but x is on {x.device}: "
                          f"make it with torch.Generator(device=x.device)")
-    return _encode(x, steps, signed, float(rate_scale), generator)
 
 
 class PoissonEncoder(nn.Module):
@@ -67,8 +86,14 @@ class PoissonEncoder(nn.Module):
         >>> spikes.shape, round(spikes.mean().item(), 1)           # fires with probability 0.3
         (torch.Size([100, 2, 1, 28, 28]), 0.3)
 
-    Set ``.generator`` to a seeded :class:`torch.Generator` for reproducible spikes.
+    Set ``.generator`` to a seeded :class:`torch.Generator` for reproducible spikes. Every call
+    checks its images as :func:`poisson_encode` does (no NaN, not empty, ...) and that ``.steps``
+    is a number of steps whose spikes fit in memory.
     """
+
+    #: Check the images and ``.steps`` at every call (one read-back). A
+    #: :class:`~snnbp.models.Network` checks its images once and turns this off in its encoder.
+    check_input = True
 
     def __init__(self, steps: int, *, signed: bool = True, rate_scale: float = 1.0):
         super().__init__()
@@ -78,6 +103,7 @@ class PoissonEncoder(nn.Module):
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _checked(self, x, rate_scale=self.rate_scale)
         return _encode(x, self.steps, self.signed, self.rate_scale, self.generator)
 
     def extra_repr(self) -> str:
@@ -95,7 +121,10 @@ class DirectEncoder(nn.Module):
         torch.Size([10, 2, 1, 28, 28])
 
     ``.generator`` exists for the same interface as :class:`PoissonEncoder` and is never used.
+    Every call checks its images and ``.steps`` as :class:`PoissonEncoder` does.
     """
+
+    check_input = True                                  #: as :attr:`PoissonEncoder.check_input`
 
     def __init__(self, steps: int):
         super().__init__()
@@ -103,6 +132,7 @@ class DirectEncoder(nn.Module):
         self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _checked(self, x, encoding="direct")
         return x.unsqueeze(0).expand(self.steps, *x.shape).contiguous()
 
     def extra_repr(self) -> str:

@@ -41,6 +41,7 @@ from typing import Any
 
 import torch
 
+from . import validate
 from .surrogate import leak_correction_factor
 
 __all__ = ["lif_scan", "supports", "CPU_BLOCK"]
@@ -363,15 +364,34 @@ def _scan_function(current: torch.Tensor, settings: Settings, keep_membrane: boo
     return _LIFScan.apply(current, settings, keep_membrane, needs_grad)
 
 
+#: The fields the scan reads from its settings (those of :class:`snnbp.neurons.LIFSettings`).
+FIELDS = ("leak", "threshold", "reset", "surrogate", "detach_leak", "leak_correction")
+
+
 def lif_scan(current: torch.Tensor, settings: Settings, keep_membrane: bool = False):
     """Spikes ``[T, ...]`` (and the membrane :math:`H` ``[T, ...]`` if ``keep_membrane``, else None)
     of LIF neurons with ``settings`` driven by ``current`` ``[T, ...]``: the numbers of
     :func:`snnbp.neurons.lif_reference`, computed by the fused scan. ``settings`` must be ones it
-    :func:`supports` (a ``ValueError`` says why not)."""
+    :func:`supports` (a ``ValueError`` says why not); ``current`` a tensor ``[T, ...]`` with no
+    dimension of size 0, on a device with data. Checked once per call (no read-back; the values are
+    :class:`snnbp.LIF`'s to check), then :func:`scan_unchecked`."""
+    validate.tensor("current", current, min_dim=1, shape="[T, ...]", read=False,
+                    nonempty="the scan needs T >= 1 time steps and at least one neuron (every dimension >= 1)")
+    missing = [name for name in FIELDS if not hasattr(settings, name)]
+    if missing:
+        raise TypeError(f"settings must be a snnbp.neurons.LIFSettings (or have its fields {', '.join(FIELDS)}), "
+                        f"got {type(settings).__name__} without {', '.join(missing)}")
+    keep_membrane = validate.flag("keep_membrane", keep_membrane)
     reason = supports(settings)
     if reason is not None:
         raise ValueError(f"the fused LIF scan does not support these settings: {reason}; "
                          f"use snnbp.neurons.lif_reference (LIF(backend='reference'))")
+    return scan_unchecked(current, settings, keep_membrane)
+
+
+def scan_unchecked(current: torch.Tensor, settings: Settings, keep_membrane: bool = False):
+    """:func:`lif_scan` without its checks, for :class:`snnbp.LIF`, which checks its current and
+    asks :func:`supports` once per call itself."""
     needs_grad = torch.is_grad_enabled() and current.requires_grad
     scale = settings.surrogate.spike_scale(settings.threshold)
     if scale is None or keep_membrane or not _HAS_CUSTOM_OP:   # any surrogate, or the membrane: one autograd node

@@ -130,6 +130,9 @@ class OutputIntegrator(nn.Module):
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
         steps = current.shape[0]
+        if steps == 0:                                        # the mean over no steps: 0 / 0
+            raise ValueError(f"current has no time steps (shape {tuple(current.shape)}): the read-out averages "
+                             f"over T, which must be >= 1")
         weights = self.leak ** torch.arange(steps, 0, -1, device=current.device, dtype=torch.float32)
         leaky = torch.tensordot(weights.to(current.dtype) / steps, current, dims=1)
         if not self.detach_leak:

@@ -213,6 +213,8 @@ class Network(nn.Module):
         self.channels_last = None if channels_last is None else validate.flag("channels_last", channels_last)
         self.encoder = (encoding.make(config.encoding, config.timesteps, signed=config.signed,
                                       rate_scale=config.rate_scale) if spiking else None)
+        if self.encoder is not None:
+            self.encoder.check_input = False      # forward checks the images, encode the time steps
         builder = _Builder(self)
         for item in layers:
             builder.add(item)
@@ -288,8 +290,9 @@ class Network(nn.Module):
 
     def check_input(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as this network takes it, or a clear error: a batch ``[B, C, H, W]`` of this
-        network's images without NaN or inf, in the dtype of the weights (a float64 or integer
-        batch is converted); values outside [-1, 1] warn (see :mod:`snnbp.validate`)."""
+        network's images (``B >= 1``) without NaN or inf, on the device of the weights (not
+        ``meta``), in the dtype of the weights (a float64 or integer batch is converted); values
+        outside [-1, 1] warn (see :mod:`snnbp.validate`)."""
         c, s = self.info.channels, self.info.size
         named = self.dataset is not None
         on = f"{self.name!r}" + (f" on {self.dataset!r}" if named else "")
@@ -305,15 +308,25 @@ class Network(nn.Module):
         x = validate.images("x", x, rate_scale=self.config.rate_scale,
                             encoding=self.config.encoding if self.spiking else "direct")
         weight = next(self.parameters(), None)
-        return x if weight is None else validate.as_float("x", x, weight.dtype)
+        if weight is None:
+            return x
+        if weight.device.type == "meta":
+            raise ValueError(f"the network's weights are on the meta device, which holds no data: "
+                             f"net.to_empty(device='cpu') and load its weights, or build it on 'cpu' or 'cuda'")
+        if x.device != weight.device:
+            raise ValueError(f"x is on {x.device} but the network on {weight.device}: "
+                             f"move the images there, x.to({str(weight.device)!r})")
+        return validate.as_float("x", x, weight.dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``[B, C, H, W]`` -> the network's input ``[T, B, C, H, W]`` (``T = 1`` for the ANN)."""
         if not self.spiking:
             return x.unsqueeze(0)
+        if not _compiling():
+            validate.time_steps("timesteps", self.timesteps, x)     # fits in memory (no read-back)
         try:
             return self.encoder(x)
-        except (RuntimeError, MemoryError) as err:       # e.g. timesteps=10**9
+        except (RuntimeError, MemoryError) as err:       # an allocation that fails all the same
             if "alloc" not in str(err).lower() and not isinstance(err, MemoryError):
                 raise
             need = self.timesteps * x.numel() * x.element_size() / 2**30

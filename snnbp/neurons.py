@@ -36,7 +36,7 @@ Taught in chapter 02 (``book/02_lif_neuron``); the derivative in chapter 04, the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import FrozenInstanceError, dataclass, fields, replace
 
 import torch
 from torch import nn
@@ -87,6 +87,44 @@ class LIFSettings:
     replace = replace
 
 
+def _frozen(self, name, value):
+    """``settings.threshold = 0.5`` on a frozen :class:`LIFSettings`: say how to change a field."""
+    if type(self) is not LIFSettings and name not in FIELDS:   # as dataclasses' own: a subclass's other attributes
+        return object.__setattr__(self, name, value)
+    raise _Frozen(f"LIFSettings is frozen: cannot assign {name!r}; change one field with "
+                  f"neuron.{name} = ... (it checks the value), or make new settings, "
+                  f"neuron.settings = neuron.settings.replace({name}=...)")
+
+
+class _Frozen(FrozenInstanceError, TypeError):
+    """Assigning a field of a frozen :class:`LIFSettings` (a ``TypeError`` too: it is not how settings change)."""
+
+
+LIFSettings.__setattr__ = _frozen           # after @dataclass, which refuses a class that defines its own
+
+#: The fields of :class:`LIFSettings`, in order.
+FIELDS = tuple(f.name for f in fields(LIFSettings))
+
+
+def as_settings(value, what: str = "settings") -> LIFSettings:
+    """``value`` if it is a :class:`LIFSettings`, else a ``TypeError`` naming ``what`` and how to make one.
+    A type check only (one ``isinstance`` per call): the values were checked when it was made."""
+    if isinstance(value, LIFSettings):
+        return value
+    hint = (": make them from the dict, LIFSettings(**fields)" if isinstance(value, dict) else
+            ": one number is not settings; e.g. LIFSettings(leak=0.9)" if isinstance(value, (int, float)) else "")
+    raise TypeError(f"{what} must be a snnbp.neurons.LIFSettings (fields {', '.join(FIELDS)}; "
+                    f"e.g. LIFSettings(leak=0.99, threshold=1.0)), got {type(value).__name__}{hint}")
+
+
+def _checked_settings(value) -> LIFSettings:
+    """What ``neuron.settings = value`` stores: a :class:`LIFSettings` whose every field is checked
+    again (one made by going around its checks, e.g. ``object.__setattr__``, is caught here)."""
+    value = as_settings(value)
+    LIFSettings.__post_init__(value)
+    return value
+
+
 def _leak(value):
     """A leak factor (:func:`snnbp.validate.leak`), or a 0-dimensional float tensor (a learnable leak)."""
     if isinstance(value, torch.Tensor):
@@ -121,10 +159,28 @@ def leak(r: torch.Tensor, p: LIFSettings) -> torch.Tensor:
 
 def lif_step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
     """One time step. Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes,
-    and the membrane :math:`H` after integration. Differentiable (``p.surrogate`` in the backward pass)."""
+    and the membrane :math:`H` after integration. Differentiable (``p.surrogate`` in the backward pass).
+
+    ``v`` and ``current`` must be tensors of one shape (no broadcasting: ``v`` is the membrane of
+    the neurons that ``current`` drives; from rest, ``v = torch.zeros_like(current)``), not empty,
+    on one device; ``p`` a :class:`LIFSettings`. Checked once per call, without reading values."""
+    validate.tensor("current", current, nonempty="a step needs at least one neuron (every dimension >= 1)",
+                    read=False)
+    validate.tensor("v", v, read=False)
+    validate.same_shape(("v", "current"), v, current,
+                        "v is the membrane of the neurons current drives; from rest, v = torch.zeros_like(current)")
+    return _step(v, current, as_settings(p, "p"))
+
+
+def _step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
+    """:func:`lif_step` without its checks: the body of the reference loop."""
     h = charge(v, current)
     s = fire(h, p)
     return leak(reset(h, s, p), p), s, h
+
+
+#: Why a current with a dimension of size 0 is refused.
+_EMPTY = "neurons need T >= 1 time steps, B >= 1 examples and at least one neuron (every dimension >= 1)"
 
 
 class _ScaleGrad(torch.autograd.Function):
@@ -144,12 +200,18 @@ class _ScaleGrad(torch.autograd.Function):
 def lif_reference(current: torch.Tensor, p: LIFSettings):
     """The textbook loop: :func:`lif_step` for t = 1..T, from rest, differentiated by autograd.
 
-    ``current`` ``[T, ...]``; returns ``(spikes, membrane)``, both ``[T, ...]``.
+    ``current`` ``[T, ...]`` (not empty); returns ``(spikes, membrane)``, both ``[T, ...]``.
     """
+    validate.tensor("current", current, min_dim=1, shape="[T, ...]", nonempty=_EMPTY, read=False)
+    return _reference(current, as_settings(p, "p"))
+
+
+def _reference(current: torch.Tensor, p: LIFSettings):
+    """:func:`lif_reference` without its checks (:class:`LIF` checks its input once)."""
     v = torch.zeros_like(current[0], dtype=torch.float32)
     spikes, membranes = [], []
     for i in current:
-        v, s, h = lif_step(v, i, p)
+        v, s, h = _step(v, i, p)
         spikes.append(s)
         membranes.append(h)
     spikes, membranes = torch.stack(spikes), torch.stack(membranes)
@@ -197,7 +259,10 @@ class LIF(nn.Module):
             support (:func:`snnbp.kernels.supports` says why: e.g. a tensor leak).
 
     All but ``record`` and ``backend`` live in ``.settings`` (a :class:`LIFSettings`); ``.leak``,
-    ``.threshold``, ... read and replace its fields. Assigning ``.surrogate`` also sets
+    ``.threshold``, ... read and replace its fields. Every assignment is checked as the arguments
+    are: ``.settings`` takes a :class:`LIFSettings` only (its fields checked again), ``.record``
+    and ``.backend`` what ``__init__`` takes, and a method such as :meth:`dynamics` cannot be
+    replaced by a value. Assigning ``.surrogate`` also sets
     ``leak_correction`` and ``detach_leak`` to that surrogate's defaults (:meth:`defaults`), whatever
     they were: set them after the surrogate to keep other values. An explicit argument (or an
     assignment after the surrogate's) always wins.
@@ -242,8 +307,8 @@ class LIF(nn.Module):
         given = {"leak_correction": leak_correction, "detach_leak": DEFAULT if detach_leak is None else detach_leak}
         flags = {k: v for k, v in self.defaults(rule).items() if given[k] is DEFAULT}
         self.settings = LIFSettings(leak, threshold, reset, rule, **{**given, **flags})
-        self.record = validate.flag("record", record)
-        self.backend = validate.choice("backend", backend, BACKENDS)
+        self.record = record                  # record, backend: checked by __setattr__, as later assignments
+        self.backend = backend
         self.membrane: torch.Tensor | None = None
         self.spikes: torch.Tensor | None = None
 
@@ -251,20 +316,38 @@ class LIF(nn.Module):
     #: checks its images once and turns this off in its layers.
     check_input = True
 
+    #: What an assignment to these attributes must be, checked at every assignment (in ``__init__``
+    #: too): ``neuron.settings = ...`` takes a :class:`LIFSettings` only, and checks its fields again.
+    _CHECKED = {"settings": _checked_settings,
+                "record": lambda v: validate.flag("record", v),
+                "check_input": lambda v: validate.flag("check_input", v),
+                "backend": lambda v: validate.choice("backend", v, BACKENDS)}
+    #: Methods: assigning something that cannot be called in their place is refused.
+    _METHODS = ("dynamics", "defaults", "step", "forward")
+
+    def __setattr__(self, name: str, value) -> None:
+        check = self._CHECKED.get(name)
+        if check is not None:
+            value = check(value)
+        elif name in self._METHODS and not callable(value):
+            hint = (f"write neuron.settings = {type(value).__name__}(...) instead"
+                    if isinstance(value, LIFSettings) else "to change the settings, assign neuron.settings = "
+                    "LIFSettings(...) or one field (neuron.threshold = 0.5); to compute them, override "
+                    "dynamics() in a subclass")
+            raise TypeError(f"{name} is a method of {type(self).__name__} (dynamics() returns the settings of "
+                            f"one call), not a value; got {type(value).__name__}: {hint}")
+        super().__setattr__(name, value)
+
     def forward(self, current: torch.Tensor) -> torch.Tensor:
-        if not isinstance(current, torch.Tensor):
-            raise TypeError(f"current must be a torch.Tensor [T, B, ...], got {type(current).__name__}")
-        if current.dim() < 2:
-            raise ValueError(f"current must have shape [T, B, ...] (at least 2 dimensions), got {tuple(current.shape)}")
-        if self.check_input and not torch.compiler.is_compiling():
-            validate.tensor("current", current)
+        validate.tensor("current", current, min_dim=2, shape="[T, B, ...]", nonempty=_EMPTY,
+                        read=self.check_input and not torch.compiler.is_compiling())
         if not current.is_floating_point():
             current = validate.as_float("current", current)
-        p = self.dynamics()
+        p = as_settings(self.dynamics(), f"what {type(self).__name__}.dynamics() returns")
         if self.backend == "fused" and kernels.supports(p) is None:
-            spikes, membrane = lif_fused(current, p, keep_membrane=self.record)
+            spikes, membrane = kernels.scan_unchecked(current, p, self.record)
         else:
-            spikes, membrane = lif_reference(current, p)
+            spikes, membrane = _reference(current, p)
         if self.record:
             self.membrane, self.spikes = membrane.detach(), spikes.detach()
         return spikes
@@ -279,7 +362,8 @@ class LIF(nn.Module):
         r"""One time step without gradients (:func:`lif_step`), for teaching and for naive loops.
 
         Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes, and the
-        membrane after integration :math:`H = V + I`; all of ``current``'s shape.
+        membrane after integration :math:`H = V + I`; all of ``current``'s shape, which ``v``
+        must have too (checked by :func:`lif_step`).
         """
         return lif_step(v, current, self.dynamics())
 

@@ -20,12 +20,42 @@ from .encoding import DirectEncoder, PoissonEncoder
 from . import validate
 from .neurons import LIF
 
-__all__ = ["Recording", "record", "capture", "INPUT", "layer_name"]
+__all__ = ["Recording", "NotRecorded", "record", "capture", "INPUT", "layer_name"]
 
 #: The key of the input spikes (the encoder's output) in a :class:`Recording`: not a layer.
 INPUT = "input"
 #: Where a :class:`~snnbp.models.Network` keeps its hidden layers (``net.features``).
 _HIDDEN = "features."
+
+
+class NotRecorded(KeyError, ValueError):
+    """A layer (or anything at all) that a :class:`Recording` did not record: a ``KeyError`` for
+    a lookup, a ``ValueError`` for the mistake behind it (no forward call inside ``with``)."""
+
+    def __str__(self) -> str:                      # the message as written, not KeyError's repr of it
+        return str(self.args[0]) if self.args else ""
+
+
+_NO_CALL = ("nothing was recorded: no forward call ran inside the with block; call the model there, "
+            "with snnbp.record(net) as rec: net(images), then read rec.{what}")
+
+
+class _Layers(dict):
+    """A :class:`Recording`'s layer name -> value dict whose missing keys say what was recorded."""
+
+    def __init__(self, what: str, recording: "Recording"):
+        super().__init__()
+        self.what, self.recording = what, recording
+
+    def __missing__(self, name):
+        if not self.recording.counts:
+            raise NotRecorded(_NO_CALL.format(what=f"{self.what}[{name!r}]"))
+        if self.what == "membranes" and not self.recording.membranes_kept:
+            raise NotRecorded(f"membranes[{name!r}]: membranes were not kept; record them with "
+                              f"snnbp.record(net, membranes=True)")
+        kept = [k for k in self.recording.counts if self.what != "membranes" or k != INPUT]
+        raise NotRecorded(f"{self.what}[{name!r}]: no such layer was recorded; recorded layers: "
+                          f"{', '.join(map(repr, kept))}")
 
 
 class Recording:
@@ -35,16 +65,25 @@ class Recording:
     ``spikes``/``membranes``: layer name -> tensor ``[T, B, ...]`` of the last call (CPU, detached).
     ``counts``: layer name -> total |spikes| over every call; ``neuron_steps``: the matching
     number of neuron-time-steps, so ``counts / neuron_steps`` is the mean firing rate.
+    Reading what no forward call recorded (``rates()``, ``names`` or a layer of ``spikes`` before
+    any call; a layer that was not recorded) is a :class:`NotRecorded` error that says why.
     """
 
-    def __init__(self) -> None:
-        self.spikes: dict[str, torch.Tensor] = {}
-        self.membranes: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, float] = {}
-        self.neuron_steps: dict[str, int] = {}
+    def __init__(self, *, membranes: bool = False) -> None:
+        self.membranes_kept = membranes
+        self.spikes: dict[str, torch.Tensor] = _Layers("spikes", self)
+        self.membranes: dict[str, torch.Tensor] = _Layers("membranes", self)
+        self.counts: dict[str, float] = _Layers("counts", self)
+        self.neuron_steps: dict[str, int] = _Layers("neuron_steps", self)
+
+    def _recorded(self, what: str) -> None:
+        if not self.counts:
+            raise NotRecorded(_NO_CALL.format(what=what))
 
     @property
     def names(self) -> list[str]:
+        """The recorded layers, input first (an error before any forward call)."""
+        self._recorded("names")
         return list(self.spikes)
 
     def _store(self, name: str, spikes: torch.Tensor, membrane: torch.Tensor | None) -> None:
@@ -56,7 +95,9 @@ class Recording:
             self.membranes[name] = membrane.detach().cpu()
 
     def rates(self) -> dict[str, float]:
-        """Mean firing rate per layer: spikes per neuron per time step, over all recorded calls."""
+        """Mean firing rate per layer: spikes per neuron per time step, over all recorded calls
+        (an error before any forward call: there is no rate to give)."""
+        self._recorded("rates()")
         return {name: self.counts[name] / max(self.neuron_steps[name], 1) for name in self.counts}
 
 
@@ -108,7 +149,7 @@ def record(model: nn.Module, *, membranes: bool = False):
 def capture(model: nn.Module, *, membranes: bool = False) -> Iterator[Recording]:
     """:func:`record` without its checks, for the library's own loops, which also run ANN twins
     (then nothing is recorded)."""
-    rec = Recording()
+    rec = Recording(membranes=membranes)
     handles, saved_flags = [], []
     for name, module in model.named_modules():
         if isinstance(module, (PoissonEncoder, DirectEncoder)):

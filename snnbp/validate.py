@@ -14,6 +14,20 @@ The policy, per kind of input:
   the window and its gradient comes back as zeros. Integer and bool tensors are accepted where
   the values are what a float would hold (0/1 images); another floating dtype than the network's
   is converted (a float64 batch into a float32 network), since images are data, not settings.
+  A tensor on the ``meta`` device (shapes, no data) is an error, and so is a dimension of size 0
+  where a neuron, an encoder or a network takes data (an empty batch, zero time steps, zero
+  neurons): as the bridge and the plots, they need ``T``, ``B`` and every size >= 1. Two tensors
+  that one step combines element by element (a membrane and its current) must have one shape, on
+  one device: broadcasting would silently make new neurons.
+* **Time steps**: an integer >= 1 (not a float or a bool). Spikes ``[T, *x.shape]`` that would
+  not fit in the device's memory are a :class:`TooLarge` error (a ``ValueError`` and a
+  ``MemoryError``) that names the argument and the GiB they would take; more than
+  :data:`DOUBTFUL_STEPS` steps warn (the paper uses at most 100).
+* **Settings objects**: a neuron's ``.settings`` takes a :class:`snnbp.neurons.LIFSettings` only,
+  whose fields are checked again when it is assigned; its methods (``dynamics``, ...) cannot be
+  replaced by values. **Fractions** (a share of a data set) lie in (0, 1), both ends excluded.
+* **Recordings**: reading what no forward call recorded (``rec.rates()`` after a ``with`` block
+  that ran nothing) is an error, not an empty result.
 * **Images** (into an encoder or a network) should lie in [-1, 1] (snnbp.data's normalisation).
   Integer images above 1 (raw 0..255 pixels) are an error; float images outside [-1, 1] (by
   more than 1 %, so resampling's overshoot passes) get a warning, because they are legal (the
@@ -33,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -101,6 +116,14 @@ def probability(name: str, value: float) -> float:
     return x
 
 
+def fraction(name: str, value: float) -> float:
+    """A fraction strictly between 0 and 1 (e.g. the share of a data set held out for testing)."""
+    x = _real(name, value, "a fraction in (0, 1)")
+    if not 0 < x < 1:                                        # NaN fails too
+        raise ValueError(f"{name} must be a fraction in (0, 1), 0 and 1 excluded, got {value!r}")
+    return x
+
+
 def rate(name: str, value: float, *, zero: str = "") -> float:
     """A firing rate in (0, 1); with ``zero`` (what 0 means, e.g. ``"the paper's initialisation"``),
     0 is allowed too."""
@@ -120,6 +143,58 @@ def count(name: str, value: int, minimum: int = 1) -> int:
     return value
 
 
+#: More time steps than this are legal but doubtful (the paper uses at most 100): a warning.
+DOUBTFUL_STEPS = 10_000
+#: Encoding holds about this many copies of the spikes at once (the uniform draw, the comparison,
+#: the signed spikes): what :func:`time_steps` compares with the memory there is.
+_ENCODING_COPIES = 3
+
+
+class TooLarge(ValueError, MemoryError):
+    """A request that would need more memory than the device has: a wrong value (``ValueError``)
+    refused before the allocation (``MemoryError``, what an allocation that fails raises)."""
+
+
+def _memory(device: torch.device) -> tuple[int | None, str]:
+    """Bytes that ``device`` could still give a tensor, and how to name them; ``None`` if unknown."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        free += torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)   # torch's own cache
+        return free, f"free on {device}"
+    try:
+        with open("/proc/meminfo") as f:
+            found = {line.split(":")[0]: line.split()[1] for line in f if ":" in line}
+        return int(found["MemAvailable"]) * 1024, "of memory available"
+    except (OSError, KeyError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "of memory in this machine"
+    except (AttributeError, ValueError, OSError):
+        return None, ""
+
+
+def time_steps(name: str, steps: Any, x: torch.Tensor) -> int:
+    """A number of time steps to encode ``x`` over (:func:`count`, >= 1) whose spikes
+    ``[steps, *x.shape]`` fit in memory: more than the device has is a :class:`TooLarge` error that
+    says how much it would take; more than :data:`DOUBTFUL_STEPS` steps warn. No read-back: one
+    multiplication per call (the device's memory is asked only past 1 GiB of spikes)."""
+    steps = count(name, steps)
+    need = steps * x.numel() * (x.element_size() if x.is_floating_point() else 4)
+    gib = need / 2**30
+    if need > 2**30:
+        have, where = _memory(x.device)
+        if have is not None and need * _ENCODING_COPIES > have:
+            raise TooLarge(f"{name}={steps} with input of shape {tuple(x.shape)} needs {gib:.3g} GiB for the "
+                           f"spikes alone and about {gib * _ENCODING_COPIES:.3g} GiB while encoding, more than the "
+                           f"{have / 2**30:.3g} GiB {where}: use fewer time steps (the paper uses timesteps of "
+                           f"at most 100) or a smaller batch")
+    if steps > DOUBTFUL_STEPS:
+        warnings.warn(f"{name}={steps} is far more time steps than spiking networks use (the paper: at most 100; "
+                      f"the spikes alone take {gib:.3g} GiB): use fewer time steps unless you mean it",
+                      UserWarning, stacklevel=3)
+    return steps
+
+
 def flag(name: str, value: Any) -> bool:
     """``True`` or ``False`` (also numpy's and a one-element bool tensor's); anything else, such as
     ``"no"``, ``"False"``, ``None`` or ``1``, is an error rather than a truth value."""
@@ -132,19 +207,42 @@ def flag(name: str, value: Any) -> bool:
     raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}){hint}")
 
 
-def tensor(name: str, value: Any, *, min_dim: int = 0, finite: bool = True) -> torch.Tensor:
-    """A tensor of at least ``min_dim`` dimensions, free of NaN and inf (``finite=False``: of NaN
-    only). Lists and numpy arrays are refused, with the conversion to use."""
+def tensor(name: str, value: Any, *, min_dim: int = 0, finite: bool = True, shape: str = "",
+           nonempty: str = "", read: bool = True) -> torch.Tensor:
+    """A tensor of at least ``min_dim`` dimensions, on a device that holds data (not ``meta``),
+    free of NaN and inf (``finite=False``: of NaN only). Lists and numpy arrays are refused, with
+    the conversion to use. ``shape`` describes the expected shape in the errors (e.g. ``"[T, B, ...]"``);
+    ``nonempty``, when given, says why a dimension of size 0 is an error (else an empty tensor passes);
+    ``read=False`` skips the NaN check, the one check that reads the values back (a sync on a GPU)."""
+    shown = f" {shape}" if shape else ""
     if not isinstance(value, torch.Tensor):
         hint = (": convert it with torch.as_tensor(...)" if type(value).__name__ in ("ndarray", "list", "tuple")
                 else "")
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}{hint}")
+        raise TypeError(f"{name} must be a torch.Tensor{shown}, got {type(value).__name__}{hint}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} is on the meta device, which holds shapes but no data: make it on a device "
+                         f"with memory, 'cpu' or 'cuda' (a module built on 'meta' needs .to_empty(device='cpu') "
+                         f"and its weights loaded)")
     if value.dim() < min_dim:
-        raise ValueError(f"{name} must have at least {min_dim} dimensions, got shape {tuple(value.shape)}")
-    if value.is_floating_point() and value.numel():
+        need = f"shape{shown} (at least {min_dim} dimensions)" if shown else f"at least {min_dim} dimensions"
+        raise ValueError(f"{name} must have {need}, got shape {tuple(value.shape)}")
+    if nonempty and value.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(value.shape)}): {nonempty}")
+    if read and value.is_floating_point() and value.numel():
         _finite(name, value, "a NaN or inf input silences a neuron for the rest of the window; check what "
                 "produced it", nan_only=not finite)
     return value
+
+
+def same_shape(names: tuple[str, str], a: torch.Tensor, b: torch.Tensor, hint: str = "") -> None:
+    """Two tensors that one step combines element by element (a membrane and its current): the same
+    shape (no broadcasting) on the same device; ``hint`` says how to make them match."""
+    if a.shape != b.shape:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same shape, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}" + (f": {hint}" if hint else ""))
+    if a.device != b.device:
+        raise ValueError(f"{names[0]} is on {a.device} but {names[1]} on {b.device}: move one, "
+                         f"{names[0]}.to({str(b.device)!r})")
 
 
 def _finite(name: str, value: torch.Tensor, advice: str, *, nan_only: bool = False) -> None:
@@ -166,11 +264,10 @@ def as_float(name: str, value: torch.Tensor, dtype: torch.dtype | None = None) -
 
 
 def images(name: str, value: Any, *, rate_scale: float = 1.0, encoding: str = "poisson") -> torch.Tensor:
-    """Images (any shape) as a floating tensor, checked against the policy above: no NaN; integer
-    images must be 0/1 or -1/0/1 (an error for raw 0..255 pixels); floats outside [-1, 1] warn."""
-    tensor(name, value)
-    if value.numel() == 0:
-        return as_float(name, value)
+    """Images (any shape) as a floating tensor, checked against the policy above: not empty, no NaN;
+    integer images must be 0/1 or -1/0/1 (an error for raw 0..255 pixels); floats outside [-1, 1] warn."""
+    tensor(name, value, nonempty="there is no image to encode: give a batch of at least one image "
+                                  "(every dimension >= 1)")
     top = float(value.abs().max()) if value.dtype != torch.bool else 1.0
     if not value.is_floating_point():
         if top > 1:

@@ -1,4 +1,7 @@
-"""Mistakes a notebook user makes through the Python API, one row each (issue 22's table).
+"""Mistakes a notebook user makes through the Python API, one row each (issue 22's table; issue 31
+added a neuron's settings replaced wholesale, tensors with a dimension of size 0, a step's
+membrane and current of two shapes, absurd numbers of time steps, the encoder classes' images,
+the meta device, recordings read before any forward call and data helpers' fractions).
 
 Every row is what a user typed, what must happen (``"error"``, ``"warning"`` or ``"ok"``) and the
 words the message must contain: the argument's name and a hint. The ``"ok"`` rows are inputs that
@@ -14,8 +17,10 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import snnbp
-from snnbp import evaluate, presets, train
+from snnbp import evaluate, kernels, layers, neurons, presets, train
+from snnbp.encoding import DirectEncoder
 from snnbp.models import FC, custom
+from snnbp.neurons import LIFSettings
 
 torch.manual_seed(0)
 IMAGES = torch.rand(6, 1, 8, 8)                   # digits-shaped, in [0, 1]
@@ -57,9 +62,45 @@ def nan_images():
 
 def build_then(attr, value, kind="lif"):
     """Set a neuron attribute after building (the setters must check too)."""
-    layer = snnbp.LIF()
+    layer = snnbp.IF() if kind == "if" else snnbp.LIF()
     setattr(layer, attr, value)
     return layer
+
+
+def then(obj, attr, value):
+    """``obj`` after ``obj.attr = value``."""
+    setattr(obj, attr, value)
+    return obj
+
+
+def bad_settings():
+    """LIFSettings whose threshold was set around its own check (object.__setattr__)."""
+    settings = LIFSettings()
+    object.__setattr__(settings, "threshold", -1.0)
+    return settings
+
+
+class Returns(snnbp.LIF):
+    """A LIF subclass whose dynamics() returns ``value``."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def dynamics(self):
+        return self.value
+
+
+def recording(forward=True, membranes=False):
+    """``snnbp.record`` of a small network, with one forward call inside the block or none."""
+    model = net()
+    with snnbp.record(model, membranes=membranes) as rec:
+        if forward:
+            model(IMAGES)
+    return rec
+
+
+META = torch.empty(5, 2, 3, device="meta")       # shapes, no data
 
 
 E, W, OK = "error", "warning", "ok"
@@ -87,6 +128,47 @@ ROWS = [
     ("LIFSettings reset", lambda: snnbp.neurons.LIFSettings(reset="hard"), E, ValueError, ("reset",)),
     ("LIF numpy bool flag", lambda: snnbp.LIF(leak_correction=__import__("numpy").bool_(False)), OK),
     ("LIF leak 1 (an IF neuron)", lambda: snnbp.LIF(leak=1), OK),
+    # -- LIF / IF: the settings object replaced wholesale ----------------------------------------------
+    ("LIF settings replaced by a dict", lambda: build_then("settings", {"leak": 0.9}), E, TypeError,
+     ("settings", "LIFSettings", "LIFSettings(**")),
+    ("LIF settings replaced by a number", lambda: build_then("settings", 0.9), E, TypeError,
+     ("settings", "LIFSettings", "leak, threshold")),
+    ("LIF settings replaced by None", lambda: build_then("settings", None), E, TypeError, ("settings", "LIFSettings")),
+    ("IF settings replaced by a string", lambda: build_then("settings", "paper", kind="if"), E, TypeError,
+     ("settings", "LIFSettings")),
+    ("LIF settings with a value set around its check", lambda: build_then("settings", bad_settings()), E,
+     ValueError, ("threshold", "> 0")),
+    ("LIF settings field assigned in place", lambda: then(snnbp.LIF().settings, "threshold", 2.0), E, TypeError,
+     ("frozen", "threshold", "replace(")),
+    ("LIF dynamics replaced by 3", lambda: build_then("dynamics", 3), E, TypeError, ("dynamics", "method", "settings")),
+    ("LIF dynamics replaced by settings", lambda: build_then("dynamics", LIFSettings()), E, TypeError,
+     ("dynamics", "neuron.settings =")),
+    ("LIF forward replaced by a number", lambda: build_then("forward", 0), E, TypeError, ("forward", "method")),
+    ("LIF dynamics() returning a number", lambda: Returns(0.9)(CURRENT), E, TypeError,
+     ("dynamics()", "LIFSettings")),
+    ("LIF dynamics() returning a dict", lambda: Returns({"leak": 0.9})(CURRENT), E, TypeError,
+     ("dynamics()", "LIFSettings(**")),
+    ("LIF backend set to 'cuda'", lambda: build_then("backend", "cuda"), E, ValueError, ("backend", "'reference'")),
+    ("LIF record set to 'yes'", lambda: build_then("record", "yes"), E, TypeError, ("record", "True or False")),
+    ("LIF check_input set to None", lambda: build_then("check_input", None), E, TypeError, ("check_input",)),
+    ("lif_step settings a number", lambda: neurons.lif_step(torch.zeros(3), torch.ones(3), 0.9), E, TypeError,
+     ("p", "LIFSettings")),
+    ("lif_reference settings a name", lambda: neurons.lif_reference(CURRENT, "paper"), E, TypeError,
+     ("p", "LIFSettings")),
+    ("lif_scan settings a name", lambda: kernels.lif_scan(CURRENT, "paper"), E, TypeError,
+     ("settings", "LIFSettings", "leak")),
+    ("LIF settings replaced by LIFSettings", lambda: build_then("settings", LIFSettings(leak=0.5, threshold=0.8))(
+        CURRENT), OK),
+    ("LIF settings replaced by .replace()", lambda: (lambda n: then(n, "settings", n.settings.replace(threshold=0.3)))(
+        snnbp.LIF())(CURRENT), OK),
+    ("IF settings replaced by LIFSettings", lambda: build_then("settings", LIFSettings(leak=1.0), kind="if")(CURRENT),
+     OK),
+    ("LIF dynamics replaced by a callable", lambda: build_then("dynamics", lambda: LIFSettings(threshold=0.3))(
+        CURRENT), OK),
+    ("LIF subclass dynamics() returning settings", lambda: Returns(LIFSettings(leak=0.8))(CURRENT), OK),
+    ("LIF backend set to 'reference'", lambda: build_then("backend", "reference")(CURRENT), OK),
+    ("LIF record set to True", lambda: build_then("record", True)(CURRENT), OK),
+    ("LIF an attribute of the user's own", lambda: build_then("note", "mine")(CURRENT), OK),
     # -- LIF / IF: currents --------------------------------------------------------------------
     ("LIF NaN current", lambda: snnbp.LIF()(torch.tensor([[0.5], [math.nan]])), E, ValueError,
      ("current", "NaN")),
@@ -97,9 +179,51 @@ ROWS = [
     ("LIF float64 current", lambda: snnbp.LIF()(CURRENT.double()), OK),
     ("LIF integer current", lambda: snnbp.LIF()(torch.ones(4, 1, 2, dtype=torch.int64)), OK),
     ("LIF batch size 1", lambda: snnbp.LIF()(CURRENT[:, :1]), OK),
-    ("LIF empty batch", lambda: snnbp.LIF()(torch.zeros(5, 0, 3)), OK),
+    ("LIF one time step", lambda: snnbp.LIF()(CURRENT[:1]), OK),
+    ("LIF one neuron", lambda: snnbp.LIF()(CURRENT[..., :1]), OK),
     ("LIF reference backend float64", lambda: snnbp.LIF(backend="reference")(CURRENT.double()), OK),
     ("IF on a current", lambda: snnbp.IF()(CURRENT), OK),
+    # -- tensors with a dimension of size 0 -------------------------------------------------------------
+    ("LIF empty batch", lambda: snnbp.LIF()(torch.zeros(5, 0, 3)), E, ValueError, ("current", "empty", "B >= 1")),
+    ("LIF zero time steps", lambda: snnbp.LIF()(torch.zeros(0, 2, 3)), E, ValueError, ("current", "empty", "T >= 1")),
+    ("LIF zero neurons", lambda: snnbp.LIF()(torch.zeros(5, 2, 0)), E, ValueError, ("current", "empty", "neuron")),
+    ("LIF reference backend zero time steps", lambda: snnbp.LIF(backend="reference")(torch.zeros(0, 2, 3)), E,
+     ValueError, ("current", "empty")),
+    ("IF empty batch", lambda: snnbp.IF()(torch.zeros(4, 0, 2, 2)), E, ValueError, ("current", "empty")),
+    ("LIF in a network (unchecked values) empty", lambda: then(snnbp.LIF(), "check_input", False)(
+        torch.zeros(0, 2, 3)), E, ValueError, ("current", "empty")),
+    ("LIF step on empty tensors", lambda: snnbp.LIF().step(torch.zeros(0), torch.zeros(0)), E, ValueError,
+     ("current", "empty")),
+    ("lif_scan zero time steps", lambda: kernels.lif_scan(torch.zeros(0, 3), LIFSettings()), E, ValueError,
+     ("current", "empty", "T >= 1")),
+    ("lif_reference zero time steps", lambda: neurons.lif_reference(torch.zeros(0, 3), LIFSettings()), E, ValueError,
+     ("current", "empty")),
+    ("OutputIntegrator zero time steps", lambda: layers.OutputIntegrator()(torch.zeros(0, 2, 10)), E, ValueError,
+     ("current", "time steps", ">= 1")),
+    # -- one step: the membrane and the current ---------------------------------------------------------
+    ("LIF step v and current of different sizes", lambda: snnbp.LIF().step(torch.zeros(3), torch.ones(4)), E,
+     ValueError, ("v", "current", "same shape", "zeros_like")),
+    ("LIF step v broadcast over a batch", lambda: snnbp.LIF().step(torch.zeros(3), torch.ones(2, 3)), E,
+     ValueError, ("v", "current", "same shape")),
+    ("lif_step current broadcast over v", lambda: neurons.lif_step(torch.zeros(2, 3), torch.ones(3), LIFSettings()),
+     E, ValueError, ("v", "current", "(2, 3)")),
+    ("LIF step v a float", lambda: snnbp.LIF().step(0.0, torch.tensor(0.3)), E, TypeError, ("v", "Tensor")),
+    ("LIF step current a list", lambda: snnbp.LIF().step(torch.zeros(2), [0.3, 0.4]), E, TypeError,
+     ("current", "Tensor")),
+    ("LIF step 0-d tensors (chapter 2)", lambda: snnbp.LIF().step(torch.zeros(()), torch.tensor(0.3)), OK),
+    ("LIF step same shapes", lambda: snnbp.LIF().step(torch.zeros(2, 3), torch.rand(2, 3)), OK),
+    ("lif_step float64 current on a float32 v", lambda: neurons.lif_step(torch.zeros(3), torch.rand(3).double(),
+                                                                          LIFSettings()), OK),
+    # -- a device that holds no data ----------------------------------------------------------------------
+    ("LIF meta current", lambda: snnbp.LIF()(META), E, ValueError, ("current", "meta", "'cpu'")),
+    ("LIF (unchecked values) meta current", lambda: then(snnbp.LIF(), "check_input", False)(META), E, ValueError,
+     ("current", "meta")),
+    ("LIF step meta tensors", lambda: snnbp.LIF().step(META[0], META[0]), E, ValueError, ("meta",)),
+    ("lif_scan meta current", lambda: kernels.lif_scan(META, LIFSettings()), E, ValueError, ("current", "meta")),
+    ("encode meta images", lambda: snnbp.poisson_encode(IMAGES.to("meta"), 3), E, ValueError, ("x", "meta")),
+    ("PoissonEncoder meta images", lambda: snnbp.PoissonEncoder(3)(IMAGES.to("meta")), E, ValueError, ("x", "meta")),
+    ("net meta images", lambda: net()(IMAGES.to("meta")), E, ValueError, ("x", "meta")),
+    ("net moved to meta", lambda: net().to("meta")(IMAGES), E, ValueError, ("meta", "to_empty")),
     # -- poisson_encode --------------------------------------------------------------------------
     ("encode uint8 pixels", lambda: snnbp.poisson_encode((IMAGES * 255).to(torch.uint8), 4), E, ValueError,
      ("x", "255", "[-1, 1]")),
@@ -122,7 +246,55 @@ ROWS = [
     ("encode int 0/1 images", lambda: snnbp.poisson_encode((IMAGES > 0.5).long(), 2), OK),
     ("encode [-1, 1] images", lambda: snnbp.poisson_encode(IMAGES * 2 - 1, 2), OK),
     ("encode float64 images", lambda: snnbp.poisson_encode(IMAGES.double(), 2), OK),
-    ("encode empty batch", lambda: snnbp.poisson_encode(IMAGES[:0], 2), OK),
+    ("encode one pixel", lambda: snnbp.poisson_encode(torch.rand(1), 2), OK),
+    ("encode a 0-d image", lambda: snnbp.poisson_encode(torch.tensor(0.5), 2), OK),
+    ("encode empty batch", lambda: snnbp.poisson_encode(IMAGES[:0], 2), E, ValueError, ("x", "empty", "one image")),
+    ("encode images of width 0", lambda: snnbp.poisson_encode(torch.rand(2, 0), 2), E, ValueError, ("x", "empty")),
+    ("PoissonEncoder empty batch", lambda: snnbp.PoissonEncoder(3)(IMAGES[:0]), E, ValueError, ("x", "empty")),
+    ("DirectEncoder empty batch", lambda: DirectEncoder(3)(IMAGES[:0]), E, ValueError, ("x", "empty")),
+    # -- the number of time steps ---------------------------------------------------------------------
+    ("encode 10**9 steps", lambda: snnbp.poisson_encode(IMAGES, 10**9), E, ValueError,
+     ("steps=1000000000", "GiB", "fewer time steps", "timesteps")),
+    ("encode 10**9 steps is a MemoryError too", lambda: snnbp.poisson_encode(IMAGES, 10**9), E, MemoryError,
+     ("steps",)),
+    ("PoissonEncoder 10**9 steps", lambda: snnbp.PoissonEncoder(10**9)(IMAGES), E, ValueError, ("steps", "GiB")),
+    ("DirectEncoder 10**9 steps", lambda: DirectEncoder(10**9)(IMAGES), E, ValueError, ("steps", "GiB")),
+    ("PoissonEncoder steps set to 10**9 later", lambda: then(snnbp.PoissonEncoder(3), "steps", 10**9)(IMAGES), E,
+     ValueError, ("steps=1000000000", "GiB")),
+    ("net timesteps set to 10**9 later", lambda: then(net(), "timesteps", 10**9)(IMAGES), E, MemoryError,
+     ("timesteps=1000000000", "GiB")),
+    ("encode 20,000 steps", lambda: snnbp.poisson_encode(IMAGES[:1], 20_000), W, UserWarning,
+     ("steps=20000", "fewer time steps")),
+    ("encode steps negative", lambda: snnbp.poisson_encode(IMAGES, -3), E, ValueError, ("steps", ">= 1")),
+    ("encode steps True", lambda: snnbp.poisson_encode(IMAGES, True), E, TypeError, ("steps", "integer")),
+    ("encode steps 4.0", lambda: snnbp.poisson_encode(IMAGES, 4.0), E, TypeError, ("steps", "integer")),
+    ("PoissonEncoder steps 0", lambda: snnbp.PoissonEncoder(0), E, ValueError, ("steps", ">= 1")),
+    ("PoissonEncoder steps set to 0 later", lambda: then(snnbp.PoissonEncoder(3), "steps", 0)(IMAGES), E,
+     ValueError, ("steps", ">= 1")),
+    ("DirectEncoder steps set to 2.5 later", lambda: then(DirectEncoder(3), "steps", 2.5)(IMAGES), E, TypeError,
+     ("steps", "integer")),
+    ("net timesteps set to 0", lambda: then(net(), "timesteps", 0), E, ValueError, ("timesteps", ">= 1")),
+    ("encode 1,000 steps", lambda: snnbp.poisson_encode(IMAGES[:1], 1000), OK),
+    ("encode 10,000 steps (the last without a warning)", lambda: snnbp.poisson_encode(IMAGES[:1], 10_000), OK),
+    ("net timesteps set to 100", lambda: then(net(), "timesteps", 100)(IMAGES), OK),
+    # -- the encoder classes check their images as poisson_encode does -------------------------------------
+    ("PoissonEncoder NaN image", lambda: snnbp.PoissonEncoder(3)(nan_images()), E, ValueError, ("x", "NaN")),
+    ("PoissonEncoder inf image", lambda: snnbp.PoissonEncoder(3)(torch.tensor([0.5, math.inf])), E, ValueError,
+     ("x", "infinite")),
+    ("DirectEncoder NaN image", lambda: DirectEncoder(3)(nan_images()), E, ValueError, ("x", "NaN")),
+    ("PoissonEncoder uint8 pixels", lambda: snnbp.PoissonEncoder(3)((IMAGES * 255).to(torch.uint8)), E, ValueError,
+     ("x", "255")),
+    ("PoissonEncoder float pixels 0..255", lambda: snnbp.PoissonEncoder(3)(IMAGES * 255), W, UserWarning,
+     ("x", "[-1, 1]")),
+    ("PoissonEncoder a list", lambda: snnbp.PoissonEncoder(3)(IMAGES.tolist()), E, TypeError, ("x", "Tensor")),
+    ("PoissonEncoder generator 42", lambda: then(snnbp.PoissonEncoder(3), "generator", 42)(IMAGES), E, TypeError,
+     ("generator", "manual_seed(42)")),
+    ("encoding.make NaN image", lambda: snnbp.encoding.make("poisson", 3)(nan_images()), E, ValueError, ("NaN",)),
+    ("PoissonEncoder images in [0, 1]", lambda: snnbp.PoissonEncoder(3)(IMAGES), OK),
+    ("PoissonEncoder bool images", lambda: snnbp.PoissonEncoder(3)(IMAGES > 0.5), OK),
+    ("PoissonEncoder seeded generator", lambda: then(snnbp.PoissonEncoder(3), "generator",
+                                                     torch.Generator().manual_seed(0))(IMAGES), OK),
+    ("DirectEncoder images in [-1, 1]", lambda: DirectEncoder(3)(IMAGES * 2 - 1), OK),
     ("PoissonEncoder signed 'no'", lambda: snnbp.PoissonEncoder(3, signed="no"), E, TypeError, ("signed",)),
     # -- build / custom / presets ---------------------------------------------------------------
     ("build unknown model", lambda: snnbp.build("vgg16", "mnist"), E, ValueError, ("model", "vgg9")),
@@ -176,7 +348,8 @@ ROWS = [
     ("net float16 batch", lambda: net()(IMAGES.half()), OK),
     ("net int 0/1 images", lambda: net()((IMAGES > 0.5).long()), OK),
     ("net batch size 1", lambda: net()(IMAGES[:1]), OK),
-    ("net empty batch", lambda: _assert_shape(net()(IMAGES[:0]), (0, 10)), OK),
+    ("net empty batch", lambda: net()(IMAGES[:0]), E, ValueError, ("x", "empty")),
+    ("ANN twin empty batch", lambda: net(spiking=False)(IMAGES[:0]), E, ValueError, ("x", "empty")),
     ("net moved with .double()", lambda: _assert_dtype(net().double()(IMAGES), torch.float64), OK),
     ("ANN twin forward", lambda: net(spiking=False)(IMAGES), OK),
     # -- fit ---------------------------------------------------------------------------------------
@@ -235,6 +408,51 @@ ROWS = [
      ("no spiking layers",)),
     ("record membranes 'yes'", lambda: snnbp.record(net(), membranes="yes"), E, TypeError, ("membranes",)),
     ("record a network", lambda: _record(net()), OK),
+    ("recording without a forward: rates()", lambda: recording(forward=False).rates(), E, ValueError,
+     ("nothing was recorded", "forward call")),
+    ("recording without a forward: names", lambda: recording(forward=False).names, E, ValueError,
+     ("nothing was recorded",)),
+    ("recording without a forward: spikes['lif1']", lambda: recording(forward=False).spikes["lif1"], E, ValueError,
+     ("nothing was recorded", "spikes['lif1']")),
+    ("recording without a forward: counts['lif1']", lambda: recording(forward=False).counts["lif1"], E, KeyError,
+     ("nothing was recorded",)),
+    ("recording without a forward: membranes['lif1']",
+     lambda: recording(forward=False, membranes=True).membranes["lif1"], E, ValueError, ("nothing was recorded",)),
+    ("recording an unknown layer", lambda: recording().spikes["lif9"], E, KeyError,
+     ("lif9", "recorded layers", "'lif1'")),
+    ("recording membranes that were not kept", lambda: recording().membranes["lif1"], E, KeyError,
+     ("membranes=True",)),
+    ("recording after a forward", lambda: _assert(recording(), names=["input", "lif1"]), OK),
+    ("recording rates after a forward", lambda: recording().rates()["lif1"], OK),
+    ("recording membranes kept", lambda: recording(membranes=True).membranes["lif1"], OK),
+    ("recording .get of an unknown layer", lambda: _assert_none(recording().spikes.get("lif9")), OK),
+    ("recording 'in' before a forward", lambda: _assert_none(None if "lif1" not in recording(False).spikes else 1),
+     OK),
+    # -- data helpers' fractions ----------------------------------------------------------------------
+    ("digits test_fraction 0", lambda: snnbp.data.digits(test_fraction=0), E, ValueError,
+     ("test_fraction", "(0, 1)")),
+    ("digits test_fraction 1", lambda: snnbp.data.digits(test_fraction=1.0), E, ValueError,
+     ("test_fraction", "(0, 1)")),
+    ("digits test_fraction 1.5", lambda: snnbp.data.digits(test_fraction=1.5), E, ValueError, ("test_fraction",)),
+    ("digits test_fraction negative", lambda: snnbp.data.digits(test_fraction=-0.2), E, ValueError,
+     ("test_fraction",)),
+    ("digits test_fraction NaN", lambda: snnbp.data.digits(test_fraction=math.nan), E, ValueError,
+     ("test_fraction", "nan")),
+    ("digits test_fraction 100 (a count)", lambda: snnbp.data.digits(test_fraction=100), E, ValueError,
+     ("test_fraction", "(0, 1)")),
+    ("digits test_fraction '0.2'", lambda: snnbp.data.digits(test_fraction="0.2"), E, TypeError,
+     ("test_fraction", "fraction")),
+    ("digits test_fraction True", lambda: snnbp.data.digits(test_fraction=True), E, TypeError, ("test_fraction",)),
+    ("digits test_fraction 0.001 (no test image per class)", lambda: snnbp.data.digits(test_fraction=0.001), E,
+     ValueError, ("test_fraction", "10 classes", "0.006")),
+    ("digits test_fraction 0.999", lambda: snnbp.data.digits("test", test_fraction=0.999), E, ValueError,
+     ("test_fraction", "0.994")),
+    ("loaders subset 0.1 (a fraction)", lambda: snnbp.data.loaders("digits", 8, subset=0.1), E, ValueError,
+     ("subset", "not a fraction", "choose 1 to")),
+    ("digits test_fraction 0.5", lambda: snnbp.data.digits(test_fraction=0.5), OK),
+    ("digits test_fraction 0.006 and 0.994", lambda: [snnbp.data.digits(s, test_fraction=f) for s in ("train", "test")
+                                                      for f in (0.006, 0.994)], OK),
+    ("digits numpy test_fraction", lambda: snnbp.data.digits(test_fraction=__import__("numpy").float64(0.3)), OK),
 ]
 
 
@@ -243,8 +461,8 @@ def _assert(config, **want):
         assert getattr(config, k) == v, (k, getattr(config, k))
 
 
-def _assert_shape(t, shape):
-    assert tuple(t.shape) == shape, t.shape
+def _assert_none(value):
+    assert value is None, value
 
 
 def _assert_dtype(t, dtype):
