@@ -245,8 +245,10 @@ def _draw_bars(ax, bars: list) -> None:
 
 
 def _dress(ax, layout) -> None:
-    """Title, axis titles, ranges and log axes of a plotly layout on a matplotlib axes."""
-    ax.set_title(_plain(layout.title.text), fontsize=10)
+    """Title (and subtitle), axis titles, ranges, log axes and set ticks of a plotly layout on a
+    matplotlib axes."""
+    subtitle = _plain(layout.title.subtitle.text) if layout.title.subtitle else ""
+    ax.set_title(_plain(layout.title.text) + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
     for axis, spec in (("x", layout.xaxis), ("y", layout.yaxis)):
         getattr(ax, f"set_{axis}label")(_plain(spec.title.text))
         log = spec.type == "log"
@@ -254,4 +256,12 @@ def _dress(ax, layout) -> None:
             getattr(ax, f"set_{axis}scale")("log")
         if spec.range is not None:                      # plotly gives a log axis's range in powers of 10
             getattr(ax, f"set_{axis}lim")(*(10 ** r if log else r for r in spec.range))
+        if spec.tickvals is not None:                   # e.g. a log axis ticked at the T values probed
+            ticks = list(spec.tickvals)
+            labels = list(spec.ticktext) if spec.ticktext is not None else [f"{v:g}" for v in ticks]
+            getattr(ax, f"set_{axis}ticks")(ticks, labels)
+            if log:
+                from matplotlib.ticker import NullFormatter
+
+                getattr(ax, f"{axis}axis").set_minor_formatter(NullFormatter())
     ax.grid(alpha=0.3)

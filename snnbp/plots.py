@@ -45,13 +45,78 @@ COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#00
 
 # -- small helpers ------------------------------------------------------------------------------
 
-def _figure(**layout):
+def _figure(subtitle: str = "", **layout):
+    """An empty figure in the book's style; ``subtitle`` (a second, smaller line under the title)
+    gets a taller top margin."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    layout.setdefault("margin", dict(l=60, r=20, t=60, b=50))
+    layout.setdefault("margin", dict(l=60, r=20, t=80 if subtitle else 60, b=50))
     fig.update_layout(template="plotly_white", **layout)
+    if subtitle:
+        fig.update_layout(title_subtitle_text=subtitle)
     return fig
+
+
+#: A log axis over at most this many distinct values ticks at each of them (e.g. the T values a
+#: figure probed); over more, at 1, 2 and 5 times each power of ten, or at the powers of ten alone
+#: where that would be more ticks than this.
+LOG_TICKS_AT_VALUES = 12
+LOG_TICKS_MAX = 10
+
+
+def _tick_label(value: float) -> str:
+    """A log axis's tick label in full (``20``, ``0.005``, ``1e-5``), never plotly's bare ``2``."""
+    if value == int(value) and abs(value) < 1e5:
+        return str(int(value))
+    text = f"{value:g}"
+    return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def _numbers(values) -> list[float]:
+    """The finite positive numbers among ``values`` (nested lists and tensors flattened, ``None``
+    skipped): what a log axis can show."""
+    if isinstance(values, torch.Tensor):
+        values = values.flatten().tolist()
+    found = []
+    for v in values:
+        if isinstance(v, (list, tuple, torch.Tensor)):
+            found += _numbers(v)
+        elif v is not None and not isinstance(v, (str, bool)):
+            try:
+                number = float(v)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(number) and number > 0:
+                found.append(number)
+    return found
+
+
+def _log_ticks(values, *, at_values: bool = False) -> dict:
+    """Tick settings for a log axis over ``values``, labelled in full: at each value when
+    ``at_values`` and there are at most :data:`LOG_TICKS_AT_VALUES` of them (an axis of probed T:
+    4, 8, 16, 25, ...), else at 1, 2 and 5 times the powers of ten between the smallest and the
+    largest value (at the powers of ten alone where that would make more than
+    :data:`LOG_TICKS_MAX` ticks). ``{}`` (plotly's own ticks) when fewer than two such ticks fall
+    in the range."""
+    found = sorted(set(_numbers(values)))
+    if not found:
+        return {}
+    if at_values and len(found) <= LOG_TICKS_AT_VALUES:
+        ticks = found
+    else:
+        low, high = math.floor(math.log10(found[0])), math.ceil(math.log10(found[-1]))
+
+        def within(factors):
+            ticks = [float(f"{m}e{k}") for k in range(low, high + 1) for m in factors]
+            return [t for t in ticks if found[0] * (1 - 1e-9) <= t <= found[-1] * (1 + 1e-9)]
+
+        ticks = within((1, 2, 5))
+        if len(ticks) > LOG_TICKS_MAX:
+            ticks = within((1,))
+        if len(ticks) < 2:
+            return {}
+    return dict(tickmode="array", tickvals=ticks, ticktext=[_tick_label(t) for t in ticks])
 
 
 def _slider(label: str, values: Sequence, active: int, y: float, fmt: str = "{}") -> dict:
@@ -358,8 +423,8 @@ def rasters(spikes: Mapping[str, torch.Tensor], *, sample: int = 0, max_neurons:
         return bool(((f != 0) & (f.abs() != 1)).any())
 
     subtitles = [f"{name}: {f.shape[1]} neurons, " + (
-        "analog values, not spikes (\u00b11 drawn)" if analog(f) else f"rate {f.abs().mean():.3f}") +
-                 (f" (showing the {max_neurons} most active)" if max_neurons and f.shape[1] > max_neurons else "")
+        "analog values, not spikes: \u00b11 drawn" if analog(f) else f"rate {f.abs().mean():.3f}") +
+                 (f" ({max_neurons} shown)" if max_neurons and f.shape[1] > max_neurons else "")
                  for name, f in zip(names, flats)]
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=subtitles,
                         vertical_spacing=0.08)
@@ -427,12 +492,15 @@ def spike_movie(spikes: torch.Tensor, *, image: torch.Tensor | None = None, titl
 
 def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str = "", ylabel: str = "",
           log_x: bool = False, log_y: bool = False, dashed: Sequence[str] = (), markers: bool = False,
-          height: int = 400):
+          height: int = 400, subtitle: str = ""):
     """Several curves over a shared ``x`` (``ys``: legend name -> values); names in ``dashed`` are dashed.
 
     ``x`` and each curve are lists, tuples, ranges, 1-D tensors or numpy arrays (``None`` in a
     curve leaves a gap). Checked: ``ys`` a non-empty dict; every curve as long as ``x`` (the
     error names the curve); ``dashed`` a list of names in ``ys``; the switches True or False.
+    ``subtitle``: a smaller second line under the title (what the title has no room for). A log
+    x axis over a few values ticks at each of them (the T values probed), other log axes at 1, 2
+    and 5 times the powers of ten, each labelled in full (:func:`_log_ticks`).
     """
     import plotly.graph_objects as go
 
@@ -445,15 +513,15 @@ def lines(x, ys: Mapping[str, Sequence[float]], *, title: str = "", xlabel: str 
     for name, y in ys.items():
         curves[name] = validate.sequence(f"ys[{name!r}]", y, "y values")
         validate.same_length(("x", f"ys[{name!r}]"), x, curves[name])
-    fig = _figure(title=title, height=height, xaxis_title=xlabel, yaxis_title=ylabel)
+    fig = _figure(title=title, subtitle=subtitle, height=height, xaxis_title=xlabel, yaxis_title=ylabel)
     for k, (name, y) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if markers else "lines",
                                  line=dict(color=COLORS[k % len(COLORS)],
                                            dash="dash" if str(name) in dashed else None)))
     if log_x:
-        fig.update_xaxes(type="log")
+        fig.update_xaxes(type="log", **_log_ticks(x, at_values=True))
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", **_log_ticks(list(curves.values())))
     return fig
 
 
@@ -531,11 +599,13 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
 
 # -- Part II: bars and per-layer rates ------------------------------------------------------------
 
-def probe(result, *, title: str = "firing rate per layer against T", floor: float = 1e-5):
+def probe(result, *, title: str = "firing rate per layer against T", floor: float = 1e-5,
+          subtitle: str | None = None):
     """A :class:`snnbp.depth.Probe` drawn: left, each layer's firing rate against the number of time
     steps T (log scale; a silent layer is drawn at ``floor``); right, each weight layer's gradient
-    norm against T (zero drawn at ``floor``). Checked: ``result`` is a ``Probe`` that measured at
-    least one T; ``floor`` > 0."""
+    norm against T (zero drawn at ``floor``). The T axes tick at the probed T. ``subtitle`` (a
+    second line under the title) says by default where silent layers are drawn. Checked:
+    ``result`` is a ``Probe`` that measured at least one T; ``floor`` > 0."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -559,9 +629,14 @@ def probe(result, *, title: str = "firing rate per layer against T", floor: floa
         fig.add_trace(go.Scatter(x=steps, y=[max(result.grads[t][name], floor) for t in steps], name=name,
                                  mode="lines+markers", legendgroup="grads", line=dict(
                                      color=COLORS[k % len(COLORS)], dash="dot")), row=1, col=2)
-    fig.update_xaxes(title_text="time steps T", type="log")
-    fig.update_yaxes(type="log")
-    fig.update_layout(template="plotly_white", title=title, height=420, margin=dict(l=60, r=20, t=80, b=50))
+    fig.update_xaxes(title_text="time steps T", type="log", **_log_ticks(steps, at_values=True))
+    for col, panel in ((1, "rates"), (2, "grads")):
+        fig.update_yaxes(type="log", row=1, col=col, **_log_ticks([trace.y for trace in fig.data
+                                                                   if trace.legendgroup == panel]))
+    if subtitle is None:
+        subtitle = f"log scales; a silent layer, or a zero gradient, is drawn at {_tick_label(floor)}"
+    fig.update_layout(template="plotly_white", title=dict(text=title, subtitle=dict(text=subtitle)), height=440,
+                      margin=dict(l=60, r=20, t=110 if subtitle else 80, b=50))
     return fig
 
 

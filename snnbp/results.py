@@ -22,7 +22,8 @@ from pathlib import Path
 from . import data, validate
 from .runs import CONFIG, METRICS_FILE, read_metrics
 
-__all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "collect", "kind", "notes", "table", "to_markdown", "main"]
+__all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "BOOK_COLUMNS", "collect", "kind", "brief", "notes", "table",
+           "to_markdown", "run_rows", "book_rows", "notes_html", "main"]
 
 PAPER: list[dict] = [
     {"dataset": "mnist", "model": "lenet", "network": "LeNet-style", "accuracy": 99.59,
@@ -175,7 +176,8 @@ def _settings(run: dict) -> str:
 
 
 def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -> list[dict]:
-    """Rows ``dataset, network, paper, confirmed, final, best, kind, settings, notes, run``.
+    """Rows ``dataset, network, paper, confirmed, final, best, kind, settings, notes, run`` (and
+    the run's ``timesteps`` and ``epochs``, for the book's narrower table, :func:`book_rows`).
 
     Accuracies in %: ``final`` after the last epoch, ``best`` the highest over the epochs (selected
     on the test set, as the authors' scripts did); ``None`` and settings "—" where no run exists.
@@ -184,9 +186,11 @@ def table(root: str | os.PathLike = "results", runs: list[dict] | None = None) -
 
     def row(base: dict, r: dict | None) -> dict:
         if r is None:
-            return {**base, "final": None, "best": None, "kind": "", "settings": "—", "notes": "", "run": ""}
+            return {**base, "final": None, "best": None, "kind": "", "settings": "—", "notes": "", "run": "",
+                    "timesteps": None, "epochs": None}
         return {**base, "final": 100 * r["final_test_acc"], "best": 100 * r["best_test_acc"], "kind": kind(r),
-                "settings": _settings(r), "notes": notes(r), "run": r["run"]}
+                "settings": _settings(r), "notes": notes(r), "run": r["run"], "timesteps": r.get("timesteps"),
+                "epochs": r["epochs_run"]}
 
     rows, used = [], set()
     for entry in PAPER:
@@ -216,6 +220,99 @@ def to_markdown(rows: list[dict]) -> str:
                      f"{pct(r['final'], 'not run yet')} | {pct(r['best'], '—')} | {r['kind']} | "
                      f"{r['settings']} | {r['notes']} | {r['run']} |")
     return "\n".join(lines)
+
+
+# -- the book's tables: what a reader compares, the rest folded ------------------------------------
+
+#: The columns of the book's tables of runs (:func:`run_rows`, :func:`book_rows`): what a reader
+#: compares from run to run. The full kind, the settings and the notes of each run go into a folded
+#: block under the table (:func:`notes_html`); ``python -m snnbp.results`` prints them all in one table.
+BOOK_COLUMNS = ("run", "T", "epochs", "final (%)", "best (%)", "kind")
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside brackets (``milestones=[] (preset (75,))`` stays whole)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif depth == 0 and i >= start and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+    return [p for p in parts + [text[start:]] if p]
+
+
+def brief(text: str) -> str:
+    """A :func:`kind` in a few words, for a table column: ``"reduced: T=20 (paper 100), ..."`` becomes
+    ``"reduced"``, ``"changed: lr=0.002 (preset 0.0085)"`` ``"changed: lr=0.002"``, the old
+    output-layer gradient ``"old gradient"``, and a woken initialisation ``"woken (init_rate=...)"``;
+    what a run of another preset changes is left to the preset's name. The full text stays in
+    :func:`notes_html`."""
+    parts = _split(text or "", "; ")
+    other_method = any(p.startswith("not the paper's method") for p in parts)
+    said, old = [], False
+    for part in parts:
+        if part.startswith("reduced:"):
+            said.append("reduced")
+        elif part.startswith("changed:"):
+            items = _split(part.removeprefix("changed:").strip(), ", ")
+            old = old or "old output-layer gradient" in items
+            items = [i.split(" (preset", 1)[0] for i in items if i != "old output-layer gradient"]
+            if items and not other_method:
+                said.append("changed: " + ", ".join(items))
+        elif part.startswith("not the paper's initialisation (woken to "):
+            said.append("woken (" + part.removeprefix("not the paper's initialisation (woken to "))
+        else:
+            said.append(part)
+    return "; ".join(said + (["old gradient"] if old else []))
+
+
+def _book_row(r: dict) -> dict:
+    return {"run": r["run"], "T": r.get("timesteps"), "epochs": r["epochs_run"],
+            "final (%)": 100 * r["final_test_acc"], "best (%)": 100 * r["best_test_acc"], "kind": brief(kind(r))}
+
+
+def run_rows(runs: list[dict]) -> list[dict]:
+    """One row of :data:`BOOK_COLUMNS` per run of :func:`collect` (accuracies in %, the kind in
+    brief): the book's table of runs; :func:`notes_html` holds the rest."""
+    return [_book_row(r) for r in runs]
+
+
+def book_rows(rows: list[dict]) -> list[dict]:
+    """The rows of :func:`table` narrowed for the book: ``network`` (and data set), ``paper (%)``
+    (with "not confirmed" where the paper's number is not), then :data:`BOOK_COLUMNS`; a paper
+    row without a run says "not run yet". :func:`notes_html` of the same rows holds the rest."""
+    narrow = []
+    for r in rows:
+        paper = "—" if r["paper"] is None else (f"{r['paper']:.2f}" + (" (not confirmed)" if
+                                                                      r["confirmed"] == "not confirmed" else ""))
+        narrow.append({"network": f"{r['network']}, {r['dataset']}", "paper (%)": paper,
+                       "run": r["run"] or "—", "T": r.get("timesteps") or "—", "epochs": r.get("epochs") or "—",
+                       "final (%)": "not run yet" if r["final"] is None else r["final"],
+                       "best (%)": r["best"], "kind": brief(r["kind"])})
+    return narrow
+
+
+def notes_html(rows: list[dict], summary: str = "kind, settings and notes of each run") -> str:
+    """A folded HTML block (``<details>``, closed) under a book's table: per run, its full
+    :func:`kind`, its settings and its notes. ``rows``: the runs of :func:`collect` or the rows of
+    :func:`table` (rows without a run are left out)."""
+    import html
+
+    items = []
+    for r in rows:
+        if not r.get("run"):
+            continue
+        full, settings, said = ((r["kind"], r["settings"], r["notes"]) if "settings" in r
+                                else (kind(r), _settings(r), notes(r)))
+        parts = [f"<dt><code>{html.escape(r['run'])}</code></dt>"]
+        parts += [f"<dd><b>{label}:</b> {html.escape(text)}</dd>" for label, text in
+                  (("kind", full), ("settings", settings), ("notes", said)) if text]
+        items.append("".join(parts))
+    return (f'<details class="snnbp-notes"><summary>{html.escape(summary)} ({len(items)} runs)</summary>'
+            f"<dl>{''.join(items)}</dl></details>")
 
 
 def default_root() -> Path:

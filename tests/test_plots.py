@@ -168,7 +168,7 @@ def test_raster_marks_exactly_the_spikes():
     batch = torch.stack([torch.zeros_like(spikes), spikes], dim=1)          # [T, B = 2, 2, 3]
     panel = plots.rasters({"layer": batch}, sample=1, max_neurons=2)
     assert sorted(zip(panel.data[0].x, panel.data[0].y)) == [(1, 0), (2, 5), (4, 5), (6, 0)]
-    assert "(showing the 2 most active)" in panel.layout.annotations[0].text
+    assert panel.layout.annotations[0].text.endswith(" (2 shown)")          # the 2 most active
 
 
 def test_rasters_draw_each_layers_spikes_of_the_sample():

@@ -81,3 +81,36 @@ def test_cli_finds_the_repositorys_results_from_another_folder(tmp_path, monkeyp
     assert results.main([]) == 0
     out = capsys.readouterr().out
     assert "mnist-lenet-paper-T20-full-seed1" in out          # a committed run folder
+
+
+def test_the_books_tables_keep_what_a_reader_compares(tmp_path):
+    """The book's tables: run, T, epochs, final, best and the kind in brief (the paper's network and
+    number first in chapter 8's); the full kind, settings and notes go into a folded block."""
+    write_run(tmp_path / "mnist-lenet", "lenet", "mnist", [0.91, 0.95, 0.94], old=True)
+    (tmp_path / "mnist-lenet" / results.NOTE_FILE).write_text("lr lowered <by hand>\n")
+    write_run(tmp_path / "digits-mlp", "mlp", "digits", [0.96])
+    runs = results.collect(tmp_path)
+    rows = {r["run"]: r for r in results.run_rows(runs)}
+    assert list(rows["mnist-lenet"]) == list(results.BOOK_COLUMNS)
+    assert rows["mnist-lenet"]["T"] == 20 and rows["mnist-lenet"]["epochs"] == 3
+    assert abs(rows["mnist-lenet"]["final (%)"] - 94.0) < 1e-9 and abs(rows["mnist-lenet"]["best (%)"] - 95.0) < 1e-9
+    assert rows["mnist-lenet"]["kind"] == "reduced; changed: lr=0.002; old gradient"
+    book = results.book_rows(results.table(runs=runs))
+    lenet = next(r for r in book if r["run"] == "mnist-lenet")
+    assert list(lenet) == ["network", "paper (%)", *results.BOOK_COLUMNS] and lenet["paper (%)"] == "99.59"
+    vgg9 = next(r for r in book if r["network"] == "VGG9, CIFAR-10")
+    assert vgg9["final (%)"] == "not run yet" and vgg9["paper (%)"] == "90.45 (not confirmed)" and vgg9["T"] == "—"
+    folded = results.notes_html(results.table(runs=runs))
+    assert folded.startswith('<details class="snnbp-notes">') and "(2 runs)" in folded   # rows without a run: none
+    assert "lr=0.002 (preset 0.0085)" in folded and "lr lowered &lt;by hand&gt;" in folded
+    assert results.notes_html(runs).count("<dt>") == 2
+
+
+def test_brief_kind():
+    assert results.brief("reproduction") == "reproduction" and results.brief("") == ""
+    text = ("not the paper's method (modern preset); reduced: T=10 (paper 100), 4 of 125 epochs; changed: "
+            "loss=cross_entropy (preset mse_sum), milestones=[] (preset (75,))")
+    assert results.brief(text) == "not the paper's method (modern preset); reduced"
+    assert results.brief("not in the paper; not the paper's initialisation (woken to init_rate=0.05); "
+                         "changed: lr=0.00033 (preset 0.0033)") == "not in the paper; woken (init_rate=0.05); " \
+                                                                   "changed: lr=0.00033"

@@ -1,5 +1,7 @@
-"""Sphinx extension: the book's own stylesheet, ``_static/snnbp.css`` at the repository root
-(a code font size at which the chapters' 88-character code lines fit the content column)."""
+"""Sphinx extension: the book's own stylesheet, ``_static/snnbp.css`` at the repository root: a
+code font size and padding at which the chapters' 88-character code lines fit the content column
+at a 1280-pixel-wide window (measured in Chromium; the numbers are in the stylesheet), and the
+folded block of notes under a table of runs (:func:`snnbp.results.notes_html`)."""
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "_static"

@@ -48,6 +48,10 @@ class Case:
         return fn(*clone(self.args), **clone(self.kwargs))
 
 
+#: The words of :attr:`Result.label` by status (any other status is said as it is: ``[wrong]``).
+LABELS = {"passed": "passed", "not attempted": "to do"}
+
+
 @dataclass(repr=False)
 class Result(Verdict):
     """The verdict of :func:`check`: a ``status`` (``passed``, ``wrong``, ``not attempted`` or
@@ -67,12 +71,19 @@ class Result(Verdict):
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def label(self) -> str:
+        """The status in plain ASCII words beside the :attr:`mark`, e.g. ``[passed]``: the emoji
+        marks render as empty boxes where no emoji font is installed, the words everywhere."""
+        return f"[{LABELS.get(self.status, self.status)}]"
+
     def __str__(self) -> str:
+        head = f"{self.mark} {self.label} {self.name}"
         if self.passed:
-            return f"{self.mark} {self.name}: correct on all {self.cases} test cases. Well done!"
+            return f"{head}: correct on all {self.cases} test cases. Well done!"
         if not self.attempted:
-            return f"{self.mark} {self.name}: not attempted yet. {self.message}"
-        return f"{self.mark} {self.name}: not yet. {self.message}\n   Hint: {self.hint}"
+            return f"{head}: not attempted yet. {self.message}"
+        return f"{head}: not yet. {self.message}\n   Hint: {self.hint}"
 
 
 def allclose(rtol: float = 1e-5, atol: float = 1e-6) -> Callable[[Any, Any], str | None]:
