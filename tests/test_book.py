@@ -138,6 +138,23 @@ def test_book_builds_and_explorer_is_interactive(built_book):
             assert "snnbp-figure" in text, f"{path.stem} shows no interactive figure"
 
 
+@pytest.mark.slow
+def test_every_chapter_page_says_the_colab_address_is_a_placeholder(built_book):
+    """While _config.yml names a placeholder repository, each built chapter page shows the note
+    (book/_ext/colab_note.py) with that address, under the page's title and before any code."""
+    url = CONFIG["sphinx"]["config"].get("snnbp_placeholder_repository")
+    if not url:
+        pytest.skip("the book has a public repository address: no placeholder note")
+    assert url == CONFIG["repository"]["url"]
+    for path in NOTEBOOKS:
+        text = (built_book / "book" / f"{path.stem}.html").read_text(encoding="utf-8")
+        note = text.find("snnbp-colab-note")
+        assert note > 0, f"{path.stem}: no Colab placeholder note on the page"
+        assert url in text[note:note + 3000], f"{path.stem}: the note does not name {url}"
+        first_code = text.find('class="cell docutils container"')
+        assert first_code < 0 or note < first_code, f"{path.stem}: the note comes after code"
+
+
 def _chromium():
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         if shutil.which(name):
