@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := $(VENV)/share/snnbp-mathjax/mathjax/tex-mml-chtml.js
 
-.PHONY: venv mathjax book test test-quick clean
+.PHONY: venv mathjax book test test-quick lint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,13 @@ mathjax: $(MATHJAX)
 book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
-# The whole suite: library tests, chapters, and the book build.
-test: $(STAMP) $(MATHJAX)
+# The whole suite: the linter (pyflakes and import order, pyproject.toml), library tests,
+# chapters, and the book build.
+test: $(STAMP) $(MATHJAX) lint
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # Library tests only (skips the slow ones).
 test-quick: $(STAMP)

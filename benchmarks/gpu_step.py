@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from train_step import DATASET, _setup  # noqa: E402
+from train_step import _setup  # noqa: E402
 
 CIFAR10_TRAIN = 50_000
 
@@ -38,6 +37,7 @@ def variant_list(compile_too: bool) -> list[tuple[str, str, bool]]:
 def run_variant(args) -> dict:
     """One variant, in this process: median step time and peak memory."""
     import torch
+
     import snnbp.train
     from snnbp import bridge
 
@@ -84,7 +84,6 @@ def run_variant(args) -> dict:
 
 def run_check(args) -> dict:
     """snnbp and the twin on the same input spikes: spike mismatches and output difference (fp32)."""
-    import torch
     from snnbp import bridge
 
     net, images, _ = _setup(args.model, args.timesteps, args.batch, args.device)

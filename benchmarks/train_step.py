@@ -51,6 +51,7 @@ def _peak_rss_mb() -> float:
 
 def _setup(model: str, timesteps: int, batch: int, device: str, spiking: bool = True, seed: int = 0):
     import torch
+
     import snnbp
 
     torch.manual_seed(seed)
@@ -67,6 +68,7 @@ def _setup(model: str, timesteps: int, batch: int, device: str, spiking: bool = 
 def run_check(args) -> dict:
     """Same spikes and outputs from snnbp and its snnTorch twin (train mode, same dropout masks)."""
     import torch
+
     from snnbp import bridge
 
     torch.set_num_threads(args.threads)
@@ -80,6 +82,7 @@ def run_check(args) -> dict:
 def run_timing(args) -> dict:
     """Median wall time of full training steps of one implementation, and its peak memory."""
     import torch
+
     import snnbp.runtime
     import snnbp.train
     from snnbp import bridge
@@ -159,6 +162,7 @@ def _child(args, kind: str, model: str, timesteps: int, impl: str, env_extra: di
 
 def _machine(args, env_extra: dict) -> dict:
     import torch
+
     import snnbp
 
     try:

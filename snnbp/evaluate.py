@@ -50,7 +50,7 @@ from . import distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
 from .record import INPUT, layer_name
-from .runs import load_run          # a run folder's network and checkpoint (read through snnbp.runs)
+from .runs import load_run  # a run folder's network and checkpoint (read through snnbp.runs)
 
 __all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
            "load_run", "plot", "main"]

@@ -46,6 +46,7 @@ from . import data, encoding, presets, validate
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF
 from .record import layer_name
+
 # the tables and their entries live in snnbp.tables (presets reads their families); re-exported here
 from .tables import FC, NAMES, TABLES, Block, Conv, FCBlock, Pool, Table, entry
 
@@ -311,8 +312,8 @@ class Network(nn.Module):
         if weight is None:
             return x
         if weight.device.type == "meta":
-            raise ValueError(f"the network's weights are on the meta device, which holds no data: "
-                             f"net.to_empty(device='cpu') and load its weights, or build it on 'cpu' or 'cuda'")
+            raise ValueError("the network's weights are on the meta device, which holds no data: "
+                             "net.to_empty(device='cpu') and load its weights, or build it on 'cpu' or 'cuda'")
         if x.device != weight.device:
             raise ValueError(f"x is on {x.device} but the network on {weight.device}: "
                              f"move the images there, x.to({str(weight.device)!r})")

@@ -16,8 +16,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .encoding import DirectEncoder, PoissonEncoder
 from . import validate
+from .encoding import DirectEncoder, PoissonEncoder
 from .neurons import LIF
 
 __all__ = ["Recording", "NotRecorded", "record", "capture", "INPUT", "layer_name"]

@@ -44,15 +44,31 @@ import torch
 from torch import nn
 
 from . import distributed, presets, runs, runtime, validate
-from .distributed import DeviceUnavailable, progress, resolve_device
 from .depth import wake
+from .distributed import DeviceUnavailable, progress, resolve_device
 from .presets import Preset
+
 # the loss, optimiser and schedule a preset names, importable from here as before
 from .recipe import SummedSquaredError, make_loss, make_optimizer, make_scheduler, stretch_cosine
 from .record import INPUT
+
 # the run-folder format, importable from here as before
-from .runs import (BEST, CHECKPOINT_FORMAT, LAST, METRICS, PREVIOUS, RATES, CheckpointError, RunFolderError,
-                   load_checkpoint, read_config, read_metrics, read_rates, refuse_existing_run, save_atomic)
+from .runs import (
+    BEST,
+    CHECKPOINT_FORMAT,
+    LAST,
+    METRICS,
+    PREVIOUS,
+    RATES,
+    CheckpointError,
+    RunFolderError,
+    load_checkpoint,
+    read_config,
+    read_metrics,
+    read_rates,
+    refuse_existing_run,
+    save_atomic,
+)
 
 __all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
            "firing_rates", "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError",
@@ -327,8 +343,8 @@ def _resume(out: Path | None, net: nn.Module, config: Preset, optimizer, schedul
 
 # -- command line -----------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    from .models import NAMES as MODELS
     from .data import NAMES as DATASETS
+    from .models import NAMES as MODELS
     from .presets import NAMES as PRESETS
 
     count, positive = validate.count_arg, validate.positive_arg

@@ -9,7 +9,6 @@ the files first, the exit status, and the words stderr must hold. Everything run
 from __future__ import annotations
 
 import errno
-import gzip
 import json
 import os
 import pickle
@@ -26,11 +25,10 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import validate, evaluate, results, runtime, train
+from snnbp import evaluate, results, runtime, train, validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
-
 from test_data import fake_cifar, fake_mnist, write_idx  # noqa: E402
 from test_train import write_format_1  # noqa: E402
 

@@ -10,10 +10,10 @@ graph) and a ``torch.compiler.disable``-d autograd function for the others (snnb
 import pytest
 import torch
 import torch._inductor.config
+from torch._dynamo.utils import counters
 
 import snnbp
 import snnbp.train
-from torch._dynamo.utils import counters
 
 pytestmark = pytest.mark.slow      # compiling takes 10-40 s on a small shared CPU
 

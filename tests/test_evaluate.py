@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 import snnbp
-from snnbp.layers import output_membrane
 from snnbp import data, evaluate, runtime, train
+from snnbp.layers import output_membrane
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ Each chapter runs in its own kernel on the CPU. What this does not run is ``.cud
 """
 from __future__ import annotations
 
-import os
 import pickle
 import sys
 import time

@@ -8,9 +8,10 @@ import re
 
 import nbformat
 import pytest
+from test_grade import RELEASE, SOURCE, one_thread_per_kernel  # noqa: F401 - the fixture applies here too
 
 from snnbp import assignments, grade
-from test_grade import RELEASE, SOURCE, one_thread_per_kernel  # noqa: F401 - the fixture applies here too
+
 pytestmark = pytest.mark.slow                       # every test starts Jupyter kernels
 
 # A reply in the grader's own wire format that claims to have passed, with points.

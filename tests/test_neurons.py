@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-import snnbp
 from snnbp import IF, LIF, surrogate
 from snnbp.neurons import leak_correction_factor
 

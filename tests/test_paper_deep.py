@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import torch
+from test_data import fake_mnist
 
 from snnbp.runs import read_metrics
-
-from test_data import fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "results" / "scripts" / "paper_deep.py"

@@ -15,7 +15,6 @@ from ..exercises.ch03_spike_encoding import poisson_problem
 from ..neurons import LIF
 from ._core import Assignment, Question, draw_float, draw_int, draw_seed
 
-
 # -- question 1: the check of chapter 2's exercise (snnbp.exercises.ch02_lif_neuron) ----------------
 # edge cases where H equals the threshold exactly (no spike) and random ones; h, s and v_next
 # compared with snnbp.LIF.step within LIF_STEP_TOLERANCE

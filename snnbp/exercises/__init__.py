@@ -20,8 +20,19 @@ chapter's notebook, and give its reference an outside check in ``tests/test_exer
 """
 from __future__ import annotations
 
-from . import (ch01_preface, ch02_lif_neuron, ch03_spike_encoding, ch04_derivative, ch05_spike_bptt,  # noqa: F401
-               ch06_deep_vgg, ch07_residual, ch08_reproduction, ch09_efficiency, ch10_cost, ch11_snntorch)
+from . import (  # noqa: F401
+    ch01_preface,
+    ch02_lif_neuron,
+    ch03_spike_encoding,
+    ch04_derivative,
+    ch05_spike_bptt,
+    ch06_deep_vgg,
+    ch07_residual,
+    ch08_reproduction,
+    ch09_efficiency,
+    ch10_cost,
+    ch11_snntorch,
+)
 from ._framework import REGISTRY, Case, Exercise, Result, allclose, check, get, measured, names, register
 
 __all__ = ["Case", "Exercise", "Result", "register", "check", "get", "names", "REGISTRY", "allclose", "measured",
@@ -29,4 +40,4 @@ __all__ = ["Case", "Exercise", "Result", "register", "check", "get", "names", "R
 
 #: the chapter files, in the book's order
 CHAPTERS = (ch01_preface, ch02_lif_neuron, ch03_spike_encoding, ch04_derivative, ch05_spike_bptt, ch06_deep_vgg,
-            ch07_residual, ch08_reproduction, ch09_efficiency, ch10_cost, ch11_snntorch)
+    ch07_residual, ch08_reproduction, ch09_efficiency, ch10_cost, ch11_snntorch)

@@ -41,8 +41,20 @@ from __future__ import annotations
 from .batch import grade_paths, notebooks, write_csv
 from .cli import main
 from .kernel import Execution, Kernel
-from .notebook import (DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT, MAX_REPLY_CHARS, MAX_REPLY_ELEMENTS, CellRun, Report,
-                       _grade_question, _respond_code, find_assignment, grade_notebook, is_self_check, read_reply)
+from .notebook import (
+    DEFAULT_CHECK_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    MAX_REPLY_CHARS,
+    MAX_REPLY_ELEMENTS,
+    CellRun,
+    Report,
+    _grade_question,
+    _respond_code,
+    find_assignment,
+    grade_notebook,
+    is_self_check,
+    read_reply,
+)
 
 __all__ = ["CellRun", "Report", "Kernel", "Execution", "is_self_check", "grade_notebook", "grade_paths", "write_csv",
            "find_assignment", "read_reply", "notebooks", "main", "DEFAULT_TIMEOUT", "DEFAULT_CHECK_TIMEOUT",
