@@ -23,7 +23,8 @@ The run folder (``results/mnist-<model>-paper-T<T>``; give more ``--steps`` to c
 
 * ``steps.jsonl``: one line per step: loss per image, the batch-mean sum of the ten outputs,
   each LIF layer's firing rate on the training batch, and for the first 100 steps each weight's
-  gradient norm and relative step ``lr * |grad| / |W|`` (the replay of the first steps).
+  gradient norm and relative step ``lr * |grad| / |W|`` (the replay of the first steps), and after
+  them on every tenth step (to see what happens when a run changes course later on).
 * ``validation.csv``: accuracy on 1,000 training images never trained on, every ``--val-every``
   steps (what the run was watched by; the test set is read once, at the end).
 * at the end (``--steps`` done): ``config.json``, ``metrics.csv`` and ``rates.json`` in the format
@@ -48,7 +49,8 @@ from snnbp.depth import wake
 from snnbp.record import INPUT, layer_name
 
 ROOT = Path(__file__).resolve().parents[2]
-REPLAY = 100                            # steps whose gradient norms are kept
+REPLAY = 100                            # steps whose gradient norms are kept, every one
+GRAD_EVERY = 10                         # after them, every GRAD_EVERY-th step's
 
 
 def parse() -> argparse.Namespace:
@@ -154,7 +156,7 @@ def main() -> None:
                    "output_sum": round(float(output.detach().sum(1).mean()), 6),
                    "train_correct": int((output.argmax(1) == y).sum()),
                    "rates": {k: round(v, 6) for k, v in rec.rates().items() if k != INPUT}}
-            if step < REPLAY:
+            if step < REPLAY or (step + 1) % GRAD_EVERY == 0:
                 row["grad_norm"] = {n: float(w.grad.norm()) if w.grad is not None else 0.0 for n, w in weights}
                 row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(float(w.detach().norm()), 1e-12)
                                         for n, w in weights}
