@@ -120,10 +120,17 @@ def spike_grad_for(rule: _surrogate.Surrogate, threshold: float):
 
 
 def _leaky(neuron: LIF) -> nn.Module:
-    """``snntorch.Leaky`` with ``neuron``'s leak, threshold, reset and surrogate."""
-    return _snntorch().Leaky(beta=neuron.leak, threshold=neuron.threshold,
-                             spike_grad=spike_grad_for(neuron.surrogate, neuron.threshold),
-                             reset_mechanism=neuron.reset)
+    """``snntorch.Leaky`` with ``neuron``'s leak, threshold, reset and surrogate: the values it runs
+    with now (:meth:`~snnbp.neurons.LIF.dynamics`: a learnable leak or threshold as learnt so far,
+    taken as constants). A neuron whose equations are not LIF's has no Leaky twin."""
+    if not type(neuron).fused:
+        raise TypeError(f"{type(neuron).__name__} overrides LIF's equations (charge, fire or reset_and_leak), "
+                        f"which snntorch.Leaky does not compute: to_snntorch converts LIF neurons and those "
+                        f"that change only their settings (snnbp.learnable)")
+    p = neuron.dynamics()
+    leak, threshold = (float(v.detach()) if isinstance(v, torch.Tensor) else v for v in (p.leak, p.threshold))
+    return _snntorch().Leaky(beta=leak, threshold=threshold, spike_grad=spike_grad_for(p.surrogate, threshold),
+                             reset_mechanism=p.reset)
 
 
 #: The reset rules :func:`leaky_run` passes to snnTorch (``"none"``: snnTorch's, no reset at all).

@@ -44,7 +44,7 @@ from torch import nn
 
 from . import data, encoding, presets, validate
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
-from .neurons import IF, LIF
+from .neurons import IF, LIF, neuron_class
 from .record import layer_name
 
 # the tables and their entries live in snnbp.tables (presets reads their families); re-exported here
@@ -171,6 +171,11 @@ class Network(nn.Module):
     :math:`V_{out}[t] = \lambda (V_{out}[t-1] + W s[t])`.
     ANN twin: the same layers at ``T = 1`` with ReLU, read out at the last (only) step.
 
+    ``neuron`` (default: the preset's, ``"lif"``) names the hidden layers' neuron class
+    (:data:`snnbp.neurons.NEURONS`, e.g. ``"learnable_leak"``; a registered class is taken too):
+    every LIF layer of the table and of each residual block; the pooling IF neurons and the output
+    layer stay the paper's. It is stored in ``net.config`` and so in a run folder's ``config.json``.
+
     ``channels_last`` is a speed switch: the encoded input (with one input channel, the first
     layer's output) is laid out channels-last (``[T, B, H, W, C]`` in memory) once, and every
     convolution, neuron and pooling after it keeps that layout; oneDNN's fastest CPU convolutions
@@ -196,11 +201,12 @@ class Network(nn.Module):
     def __init__(self, layers, in_shape: tuple[int, int, int], classes: int = 10,
                  config: presets.Preset | None = None, *, spiking: bool = True, backend: str = "fused",
                  shortcuts: bool = True, channels_last: bool | None = None, name: str = "custom",
-                 dataset: str | None = None):
+                 dataset: str | None = None, neuron: str | type | None = None):
         super().__init__()
         if not isinstance(config, presets.Preset):
             raise TypeError(f"config must be a snnbp.presets.Preset, got {type(config).__name__}: "
                             f"use snnbp.build(...) or snnbp.presets.get(preset, model, dataset)")
+        config = config.replace(neuron=neuron)                    # None keeps the preset's
         layers = layers.layers if isinstance(layers, Table) else layers
         if not isinstance(layers, (list, tuple)) or not layers:
             raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
@@ -243,8 +249,8 @@ class Network(nn.Module):
         c = self.config
         if not self.spiking:
             return nn.ReLU()
-        neuron = LIF(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction, detach_leak=c.detach_leak,
-                     backend=self.backend)
+        neuron = neuron_class(c.neuron)(c.leak, c.threshold, c.reset, c.surrogate, c.leak_correction,
+                                        detach_leak=c.detach_leak, backend=self.backend)
         neuron.check_input = False                # the network checks its images once, in forward
         return neuron
 
@@ -381,7 +387,8 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     A chosen ``surrogate`` brings its own rule (:func:`snnbp.surrogate.defaults`): the paper's
     comes with the leak correction and the detached leak, any other with neither (its
     :math:`NG = 0` would silence neurons that never fired); ``leak_correction`` or
-    ``detach_leak`` given too win.
+    ``detach_leak`` given too win. ``neuron="learnable_leak"`` (or another name in
+    :data:`snnbp.neurons.NEURONS`) makes every hidden LIF layer that neuron (not the paper's method).
     ``shortcuts=False`` builds a residual network's plain twin: the same layers without shortcuts.
     ``image_size``: the side of the input images if not the dataset's (e.g. ``16`` for 8x8 digits
     scaled up, so that a deep network's pooling does not shrink them below 1x1).

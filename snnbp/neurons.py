@@ -27,10 +27,19 @@ loop in one autograd node with a hand-written backward (:mod:`snnbp.kernels`);
 ``backend="reference"`` is :func:`lif_reference`, which autograd differentiates, kept to test the
 fused one against (and run for settings the fused scan does not support, :func:`snnbp.kernels.supports`).
 
-The neuron's contract, for a subclass: the settings of one call come from :meth:`LIF.dynamics`
-(override it to make a setting learnable: a tensor ``leak``, run on the reference loop); which
-leak correction and detached leak a surrogate brings is :func:`snnbp.surrogate.defaults`
-(:meth:`LIF.defaults` for a subclass's own rule, as :class:`IF` has).
+The neuron's contract, for a subclass (a new neuron overrides one method):
+
+* the settings of one call come from :meth:`LIF.dynamics`: override it to make a setting learnable
+  (a 0-dimensional tensor ``leak`` or ``threshold``, e.g. from an ``nn.Parameter``; run on the
+  reference loop, which autograd differentiates), as :mod:`snnbp.learnable` does;
+* the equations of one step are the methods :meth:`LIF.charge`, :meth:`LIF.fire` and
+  :meth:`LIF.reset_and_leak` (each calls the function of the same name here): override one to
+  change an equation. The fused scan computes LIF's own equations only, so a class that overrides
+  one of them runs the reference loop (``LIF.fused`` is then False, unless the class sets it);
+* which leak correction and detached leak a surrogate brings is :func:`snnbp.surrogate.defaults`
+  (:meth:`LIF.defaults` for a subclass's own rule, as :class:`IF` has);
+* :func:`register` names a subclass, so that ``snnbp.build(..., neuron=name)`` uses it for every
+  hidden layer and a run folder's ``config.json`` rebuilds it (:data:`NEURONS`).
 
 Taught in chapter 02 (``book/02_lif_neuron``); the derivative in chapter 04, the fused scan in chapter 10.
 """
@@ -46,8 +55,8 @@ from . import surrogate as _surrogate
 from .kernels import lif_scan as lif_fused
 from .surrogate import DEFAULT, leak_correction_factor
 
-__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "leak_correction_factor", "lif_step",
-           "lif_reference", "lif_fused"]
+__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name",
+           "leak_correction_factor", "lif_step", "lif_reference", "lif_fused"]
 
 RESETS = ("zero", "subtract")
 BACKENDS = ("fused", "reference")
@@ -57,8 +66,9 @@ BACKENDS = ("fused", "reference")
 class LIFSettings:
     """What a layer of LIF neurons computes: its dynamics and its backward rule (checked here).
 
-    ``leak`` :math:`\\lambda \\in (0, 1]` (or a 0-dimensional float tensor: a learnable leak, whose
-    range is then the caller's to keep, run by the reference loop), ``threshold`` :math:`V_{th} > 0`,
+    ``leak`` :math:`\\lambda \\in (0, 1]`, ``threshold`` :math:`V_{th} > 0` (either may be a
+    0-dimensional float tensor: a learnable setting, whose range is then the caller's to keep, run
+    by the reference loop),
     ``reset`` (``"zero"`` or ``"subtract"``), ``surrogate`` (a :class:`~snnbp.surrogate.Surrogate`
     or its name), ``detach_leak`` (the leak is identity in the backward pass) and
     ``leak_correction`` (multiply the spike-output gradient by :math:`NG`); those two left at
@@ -68,14 +78,14 @@ class LIFSettings:
     """
 
     leak: float | torch.Tensor = 0.99
-    threshold: float = 1.0
+    threshold: float | torch.Tensor = 1.0
     reset: str = "zero"
     surrogate: _surrogate.Surrogate = _surrogate.Paper()
     detach_leak: bool = DEFAULT
     leak_correction: bool = DEFAULT
 
     def __post_init__(self):
-        check = {"leak": _leak, "threshold": lambda v: validate.positive("threshold", v),
+        check = {"leak": _leak, "threshold": _threshold,
                  "reset": lambda v: validate.choice("reset", v, RESETS), "surrogate": _surrogate.get,
                  "detach_leak": lambda v: validate.flag("detach_leak", v),
                  "leak_correction": lambda v: validate.flag("leak_correction", v)}
@@ -128,8 +138,15 @@ def _checked_settings(value) -> LIFSettings:
 def _leak(value):
     """A leak factor (:func:`snnbp.validate.leak`), or a 0-dimensional float tensor (a learnable leak)."""
     if isinstance(value, torch.Tensor):
-        return validate.leak_tensor("leak", value)
+        return validate.setting_tensor("leak", value)
     return validate.leak("leak", value)
+
+
+def _threshold(value):
+    """A threshold > 0, or a 0-dimensional float tensor (a learnable threshold)."""
+    if isinstance(value, torch.Tensor):
+        return validate.setting_tensor("threshold", value)
+    return validate.positive("threshold", value)
 
 
 # -- one time step, in four named parts ----------------------------------------------------------
@@ -164,12 +181,17 @@ def lif_step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
     ``v`` and ``current`` must be tensors of one shape (no broadcasting: ``v`` is the membrane of
     the neurons that ``current`` drives; from rest, ``v = torch.zeros_like(current)``), not empty,
     on one device; ``p`` a :class:`LIFSettings`. Checked once per call, without reading values."""
+    _check_step(v, current)
+    return _step(v, current, as_settings(p, "p"))
+
+
+def _check_step(v: torch.Tensor, current: torch.Tensor) -> None:
+    """What one step takes: ``v`` and ``current`` tensors of one shape, not empty."""
     validate.tensor("current", current, nonempty="a step needs at least one neuron (every dimension >= 1)",
                     read=False)
     validate.tensor("v", v, read=False)
     validate.same_shape(("v", "current"), v, current,
                         "v is the membrane of the neurons current drives; from rest, v = torch.zeros_like(current)")
-    return _step(v, current, as_settings(p, "p"))
 
 
 def _step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
@@ -178,6 +200,9 @@ def _step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
     s = fire(h, p)
     return leak(reset(h, s, p), p), s, h
 
+
+#: The methods of :class:`LIF` that are one step's equations (override one to change the neuron).
+STEPS = ("charge", "fire", "reset_and_leak")
 
 #: Why a current with a dimension of size 0 is refused.
 _EMPTY = "neurons need T >= 1 time steps, B >= 1 examples and at least one neuron (every dimension >= 1)"
@@ -206,12 +231,13 @@ def lif_reference(current: torch.Tensor, p: LIFSettings):
     return _reference(current, as_settings(p, "p"))
 
 
-def _reference(current: torch.Tensor, p: LIFSettings):
-    """:func:`lif_reference` without its checks (:class:`LIF` checks its input once)."""
+def _reference(current: torch.Tensor, p: LIFSettings, step=_step):
+    """:func:`lif_reference` without its checks (:class:`LIF` checks its input once); ``step`` is
+    one time step ``(v, current, p) -> (v_next, s, h)`` (a neuron's own, :meth:`LIF.step_equations`)."""
     v = torch.zeros_like(current[0], dtype=torch.float32)
     spikes, membranes = [], []
     for i in current:
-        v, s, h = _step(v, i, p)
+        v, s, h = step(v, i, p)
         spikes.append(s)
         membranes.append(h)
     spikes, membranes = torch.stack(spikes), torch.stack(membranes)
@@ -256,7 +282,12 @@ class LIF(nn.Module):
             (True for ``"paper"``, as in the authors' scripts, False for the others).
         backend: ``"fused"`` (one autograd node for all T steps) or ``"reference"`` (per-step autograd).
             The fused backend runs the reference loop, silently, for settings the fused scan does not
-            support (:func:`snnbp.kernels.supports` says why: e.g. a tensor leak).
+            support (:func:`snnbp.kernels.supports` says why: e.g. a tensor leak) and for a class
+            whose equations are not LIF's (:attr:`fused` False).
+
+    A subclass changes the neuron by overriding one method: :meth:`dynamics` for settings computed
+    at each call (learnable ones: :mod:`snnbp.learnable`), or one step's equation, :meth:`charge`,
+    :meth:`fire` or :meth:`reset_and_leak`.
 
     All but ``record`` and ``backend`` live in ``.settings`` (a :class:`LIFSettings`); ``.leak``,
     ``.threshold``, ... read and replace its fields. Every assignment is checked as the arguments
@@ -312,6 +343,17 @@ class LIF(nn.Module):
         self.membrane: torch.Tensor | None = None
         self.spikes: torch.Tensor | None = None
 
+    #: Whether the fused scan (:mod:`snnbp.kernels`) computes this class's equations: True for
+    #: LIF and IF; set to False for a subclass that overrides :meth:`charge`, :meth:`fire` or
+    #: :meth:`reset_and_leak` (unless its own class body sets it: only where the scan computes the
+    #: same thing).
+    fused = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fused" not in cls.__dict__ and any(name in cls.__dict__ for name in STEPS):
+            cls.fused = False
+
     #: Refuse NaN and inf currents (one read-back per call). A :class:`~snnbp.models.Network`
     #: checks its images once and turns this off in its layers.
     check_input = True
@@ -323,7 +365,7 @@ class LIF(nn.Module):
                 "check_input": lambda v: validate.flag("check_input", v),
                 "backend": lambda v: validate.choice("backend", v, BACKENDS)}
     #: Methods: assigning something that cannot be called in their place is refused.
-    _METHODS = ("dynamics", "defaults", "step", "forward")
+    _METHODS = ("dynamics", "defaults", "step", "forward", "charge", "fire", "reset_and_leak", "step_equations")
 
     def __setattr__(self, name: str, value) -> None:
         check = self._CHECKED.get(name)
@@ -344,10 +386,10 @@ class LIF(nn.Module):
         if not current.is_floating_point():
             current = validate.as_float("current", current)
         p = as_settings(self.dynamics(), f"what {type(self).__name__}.dynamics() returns")
-        if self.backend == "fused" and kernels.supports(p) is None:
+        if self.backend == "fused" and self.fused and kernels.supports(p) is None:
             spikes, membrane = kernels.scan_unchecked(current, p, self.record)
         else:
-            spikes, membrane = _reference(current, p)
+            spikes, membrane = _reference(current, p, self.step_equations)
         if self.record:
             self.membrane, self.spikes = membrane.detach(), spikes.detach()
         return spikes
@@ -357,15 +399,36 @@ class LIF(nn.Module):
         them here, e.g. ``self.settings.replace(leak=torch.sigmoid(self.raw_leak))``."""
         return self.settings
 
+    # -- one time step, as three overridable equations (each the function of the same name above) --
+    def charge(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        """:math:`H[t] = V[t-1] + I[t]` (:func:`snnbp.neurons.charge`)."""
+        return charge(v, current)
+
+    def fire(self, h: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        """:math:`s[t] = 1[H[t] > V_{th}]` with the surrogate backward (:func:`snnbp.neurons.fire`)."""
+        return fire(h, p)
+
+    def reset_and_leak(self, h: torch.Tensor, s: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        r""":math:`V[t] = \lambda R[t]` after the reset :math:`R[t]` (:func:`snnbp.neurons.reset`, then
+        :func:`snnbp.neurons.leak`)."""
+        return leak(reset(h, s, p), p)
+
+    def step_equations(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
+        """One time step from this neuron's three equations: ``(v_next, s, h)``, differentiable."""
+        h = self.charge(v, current, p)
+        s = self.fire(h, p)
+        return self.reset_and_leak(h, s, p), s, h
+
     @torch.no_grad()
     def step(self, v: torch.Tensor, current: torch.Tensor):
-        r"""One time step without gradients (:func:`lif_step`), for teaching and for naive loops.
+        r"""One time step without gradients, for teaching and for naive loops (checked as :func:`lif_step`).
 
         Returns ``(v_next, s, h)``: the membrane after reset and leak, the spikes, and the
         membrane after integration :math:`H = V + I`; all of ``current``'s shape, which ``v``
-        must have too (checked by :func:`lif_step`).
+        must have too.
         """
-        return lif_step(v, current, self.dynamics())
+        _check_step(v, current)
+        return self.step_equations(v, current, as_settings(self.dynamics(), "dynamics()"))
 
     def extra_repr(self) -> str:
         return (f"leak={self.leak}, threshold={self.threshold}, reset={self.reset!r}, "
@@ -394,3 +457,51 @@ class IF(LIF):
         """An IF neuron's rule is fixed whatever the surrogate: no leak correction (there is no
         leak to correct), and the leak (1) is not detached (it makes no difference at 1)."""
         return {"leak_correction": False, "detach_leak": False}
+
+
+#: Hidden-layer neurons by name, for ``snnbp.build(..., neuron=name)`` and a run folder's
+#: ``config.json``: ``"lif"`` (the paper's) and those :func:`register` adds (:mod:`snnbp.learnable`).
+NEURONS: dict[str, type[LIF]] = {"lif": LIF}
+
+
+def register(name: str, cls: type[LIF] | None = None):
+    """Make a :class:`LIF` subclass available by ``name`` (``build(..., neuron=name)``); usable as a
+    class decorator, ``@register("mine")``. The class is built with LIF's arguments (``leak,
+    threshold, reset, surrogate, leak_correction, detach_leak=..., backend=...``), so it must take them."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a neuron's name must be a plain identifier such as 'learnable_leak', got {name!r}")
+
+    def add(cls):
+        if not (isinstance(cls, type) and issubclass(cls, LIF)):
+            raise TypeError(f"register({name!r}) takes a subclass of snnbp.LIF, got {cls!r}")
+        if NEURONS.get(name, cls) is not cls:
+            raise ValueError(f"neuron name {name!r} is taken by {NEURONS[name].__qualname__}")
+        NEURONS[name] = cls
+        return cls
+    return add if cls is None else add(cls)
+
+
+def _registry() -> dict[str, type[LIF]]:
+    """:data:`NEURONS`, with the shipped learnable neurons registered (:mod:`snnbp.learnable`
+    registers them when imported; it imports this module, so it is imported here, on first use)."""
+    from . import learnable  # noqa: F401
+    return NEURONS
+
+
+def neuron_class(name: str) -> type[LIF]:
+    """The hidden-layer neuron registered as ``name`` (one of :data:`NEURONS`), or a clear error."""
+    return _registry()[validate.choice("neuron", name, tuple(_registry()))]
+
+
+def neuron_name(neuron: str | type[LIF]) -> str:
+    """``neuron`` as :data:`NEURONS` names it: a name (checked), or a registered class's name."""
+    if isinstance(neuron, type):
+        for name, cls in _registry().items():
+            if cls is neuron:
+                return name
+        raise TypeError(f"neuron={neuron.__qualname__} is not registered: a preset (and so build and a run "
+                        f"folder) takes a neuron by name; register it first, "
+                        f"snnbp.neurons.register('my_neuron', {neuron.__qualname__}) (registered: "
+                        f"{', '.join(_registry())})")
+    neuron_class(neuron)
+    return neuron

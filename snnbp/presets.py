@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from . import data, encoding, surrogate, tables, validate
+from . import data, encoding, neurons, surrogate, tables, validate
 
 __all__ = ["Preset", "NAMES", "get", "FAMILIES", "SCRIPTS", "NOT_IN_THE_PAPER", "MODERN_EPOCHS", "saved_fields",
            "LOSSES", "OPTIMIZERS", "SCHEDULES"]
@@ -59,6 +59,9 @@ class Preset:
     paper's, or ``"direct"``: the analog image every step), ``rate_scale``, ``signed``.
     ``detach_leak``: the leak is identity in the backward pass, in the hidden LIF layers and the
     output layer (the authors' scripts; False differentiates the leak exactly, an option).
+    ``neuron``: the hidden layers' neuron by name (:data:`snnbp.neurons.NEURONS`): ``"lif"``, the
+    paper's; ``"learnable_leak"`` or ``"learnable_threshold"`` (:mod:`snnbp.learnable`) are not
+    the paper's method.
     Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``init_gain``
     (a factor on that standard deviation, 1 in the paper), ``init_rate`` (0 in the paper; > 0: not the
     paper's method, :func:`snnbp.train.fit` first wakes the network with :func:`snnbp.depth.wake` so
@@ -77,6 +80,7 @@ class Preset:
     surrogate: str = "paper"
     leak_correction: bool = True
     detach_leak: bool = True
+    neuron: str = "lif"
     rate_scale: float = 1.0
     signed: bool = True
     encoding: str = "poisson"
@@ -109,6 +113,7 @@ class Preset:
                                 f"by name, one of {list(surrogate.NAMES)}; for other parameters, set "
                                 f"it on the neurons after building (layer.surrogate = ...)")
             fix("surrogate", rule.name)
+        fix("neuron", neurons.neuron_name(self.neuron))          # a registered class: saved by its name
         v.count("timesteps", self.timesteps)
         v.leak("leak", self.leak)
         for name in ("threshold", "pool_threshold", "rate_scale", "lr", "gamma"):
@@ -199,7 +204,7 @@ def get(preset: str, model: str, dataset: str) -> Preset:
 
 
 # Fields added after runs were saved, with the value every older run used.
-_BEFORE_FIELD = {"encoding": "poisson"}
+_BEFORE_FIELD = {"encoding": "poisson", "neuron": "lif"}
 
 
 def saved_fields(saved: dict) -> dict:

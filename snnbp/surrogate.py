@@ -266,32 +266,53 @@ def defaults(surrogate: str | Surrogate) -> dict[str, bool]:
 
 
 class _Spike(torch.autograd.Function):
-    """Heaviside forward, surrogate backward: the single-step spike of the reference neuron."""
+    r"""Heaviside forward, surrogate backward: the single-step spike of the reference neuron.
+
+    ``threshold`` is a float, or a tensor (a learnable threshold) that gets the gradient
+    :math:`\partial s/\partial V_{th} = -\partial s/\partial V` (the spike is a function of
+    :math:`V - V_{th}`), summed over the neurons that share it."""
 
     @staticmethod
     def forward(ctx, membrane, threshold, rule):
         spikes = (membrane > threshold).to(membrane.dtype)
-        ctx.save_for_backward(membrane, spikes)
-        ctx.threshold, ctx.rule = threshold, rule
+        ctx.tensor_threshold = isinstance(threshold, torch.Tensor)
+        if ctx.tensor_threshold:
+            ctx.save_for_backward(membrane, spikes, threshold)
+        else:
+            ctx.save_for_backward(membrane, spikes)
+            ctx.threshold = threshold
+        ctx.rule = rule
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        membrane, spikes = ctx.saved_tensors
-        return grad_spikes * ctx.rule.grad(membrane, spikes, ctx.threshold), None, None
+        if ctx.tensor_threshold:
+            membrane, spikes, threshold = ctx.saved_tensors
+        else:
+            (membrane, spikes), threshold = ctx.saved_tensors, ctx.threshold
+        grad = grad_spikes * ctx.rule.grad(membrane, spikes, threshold)
+        grad_threshold = None
+        if ctx.tensor_threshold and ctx.needs_input_grad[1]:
+            grad_threshold = -grad.sum_to_size(threshold.shape).to(threshold.dtype)
+        return grad, grad_threshold, None
 
 
-def spike(membrane: torch.Tensor, threshold: float = 1.0, surrogate: str | Surrogate = "paper") -> torch.Tensor:
+def spike(membrane: torch.Tensor, threshold: float | torch.Tensor = 1.0,
+          surrogate: str | Surrogate = "paper") -> torch.Tensor:
     r"""One spike decision :math:`s = 1[V > V_{th}]` whose backward is the chosen surrogate.
 
-    ``membrane``: any shape; returns spikes of that shape and dtype. Example::
+    ``membrane``: any shape; returns spikes of that shape and dtype. ``threshold``: a number, or a
+    tensor that broadcasts to ``membrane`` (a learnable threshold: it gets
+    :math:`-\partial s/\partial V`, summed over the neurons that share it). Example::
 
         >>> v = torch.tensor([0.5, 1.0, 1.5], requires_grad=True)
         >>> s = spike(v, 1.0, "paper"); s.sum().backward()
         >>> s.tolist(), v.grad.tolist()          # strict threshold; gradient s / V_th
         ([0.0, 0.0, 1.0], [0.0, 0.0, 1.0])
     """
-    return _Spike.apply(membrane, float(threshold), get(surrogate))
+    if not isinstance(threshold, torch.Tensor):
+        threshold = float(threshold)
+    return _Spike.apply(membrane, threshold, get(surrogate))
 
 
 def leak_correction_factor(spikes: torch.Tensor, leak: float) -> torch.Tensor:

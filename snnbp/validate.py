@@ -100,10 +100,11 @@ def leak(name: str, value: float) -> float:
     return x
 
 
-def leak_tensor(name: str, value: torch.Tensor) -> torch.Tensor:
-    """A learnable leak: a 0-dimensional floating tensor (one leak per layer), free of NaN and inf."""
+def setting_tensor(name: str, value: torch.Tensor) -> torch.Tensor:
+    """A learnable neuron setting (a leak or a threshold): a 0-dimensional floating tensor (one value
+    per layer), free of NaN and inf. Its range is the neuron's to keep (e.g. a sigmoid for a leak)."""
     if value.dim() != 0 or not value.is_floating_point():
-        raise ValueError(f"a tensor {name} must be a 0-dimensional float tensor (one learnable leak per layer), "
+        raise ValueError(f"a tensor {name} must be a 0-dimensional float tensor (one learnable {name} per layer), "
                          f"got shape {tuple(value.shape)} and dtype {value.dtype}")
     return tensor(name, value)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 import snnbp
 from snnbp import IF, LIF, kernels, presets, surrogate
+from snnbp.learnable import LearnableLeakLIF
 from snnbp.neurons import LIFSettings, lif_reference
 
 PAPER_RULE = {"leak_correction": True, "detach_leak": True}
@@ -178,22 +178,10 @@ def test_a_surrogate_with_other_parameters_is_refused_by_build():
 
 # -- (4) the seam: a learnable-leak neuron as a small subclass ---------------------------------
 
-class LearnableLeakLIF(LIF):
-    """A LIF layer whose leak is learnt, one per layer: lambda = sigmoid(raw) (as PLIF, Fang et al. 2021).
-
-    Places touched: two, both here, none in the library: the parameter (``__init__``) and
-    :meth:`dynamics`, which hands the loop the settings with that leak. The library supplies the
-    rest: LIFSettings takes a 0-dimensional tensor leak, and the fused scan declares it unsupported
-    (``kernels.supports``), so the default backend runs the reference loop, which autograd
-    differentiates with respect to the leak.
-    """
-
-    def __init__(self, leak: float = 0.9, **kwargs):
-        super().__init__(leak=leak, **kwargs)
-        self.raw_leak = nn.Parameter(torch.logit(torch.tensor(leak)))
-
-    def dynamics(self):
-        return self.settings.replace(leak=torch.sigmoid(self.raw_leak))
+# The library's learnable-leak neuron (snnbp.learnable): one subclass that overrides dynamics();
+# the library supplies the rest (LIFSettings takes a 0-dimensional tensor leak, the fused scan
+# declares it unsupported, so the default backend runs the reference loop, which autograd
+# differentiates with respect to the leak).
 
 
 def literal_loop(current, lam, threshold, reset, detach_leak, alpha=2.0):

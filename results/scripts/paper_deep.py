@@ -23,7 +23,8 @@ The run folder (``results/mnist-<model>-paper-T<T>``; give more ``--steps`` to c
 
 * ``steps.jsonl``: one line per step: loss per image, the batch-mean sum of the ten outputs,
   each LIF layer's firing rate on the training batch, and for the first 100 steps each weight's
-  gradient norm and relative step ``lr * |grad| / |W|`` (the replay of the first steps), and after
+  gradient norm, weight norm (before the step) and relative step ``lr * |grad| / |W|`` (the replay
+  of the first steps), and after
   them on every tenth step (to see what happens when a run changes course later on).
 * ``validation.csv``: accuracy on 1,000 training images never trained on, every ``--val-every``
   steps (what the run was watched by; the test set is read once, at the end).
@@ -158,8 +159,9 @@ def main() -> None:
                    "rates": {k: round(v, 6) for k, v in rec.rates().items() if k != INPUT}}
             if step < REPLAY or (step + 1) % GRAD_EVERY == 0:
                 row["grad_norm"] = {n: float(w.grad.norm()) if w.grad is not None else 0.0 for n, w in weights}
-                row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(float(w.detach().norm()), 1e-12)
-                                        for n, w in weights}
+                norms = {n: float(w.detach().double().norm()) for n, w in weights}   # float64: no overflow
+                row["weight_norm"] = norms
+                row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(norms[n], 1e-12) for n, _ in weights}
             optimizer.step()
             step += 1
             row["seconds"] = round(time.perf_counter() - tic, 3)
