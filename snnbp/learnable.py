@@ -20,7 +20,8 @@ weights (the same optimiser, weight decay included). Use them in a network with
 IF neurons, not the output layer) is then one, and ``config.json`` records the name. ``.leak`` and
 ``.threshold`` read the live value as a float and assigning one sets the parameter.
 
-Not the paper's method: taught as a labelled step beyond it in chapter 02 (``book/02_lif_neuron``).
+Not the paper's method: taught as a labelled step beyond it in chapter 05 (``book/05_spike_bptt``,
+"Beyond the paper: a learnable leak and threshold").
 """
 from __future__ import annotations
 

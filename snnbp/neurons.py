@@ -55,7 +55,7 @@ from . import surrogate as _surrogate
 from .kernels import lif_scan as lif_fused
 from .surrogate import DEFAULT, leak_correction_factor
 
-__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name",
+__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name", "neuron_names",
            "leak_correction_factor", "lif_step", "lif_reference", "lif_fused"]
 
 RESETS = ("zero", "subtract")
@@ -486,6 +486,11 @@ def _registry() -> dict[str, type[LIF]]:
     registers them when imported; it imports this module, so it is imported here, on first use)."""
     from . import learnable  # noqa: F401
     return NEURONS
+
+
+def neuron_names() -> tuple[str, ...]:
+    """The names ``neuron=`` takes: ``"lif"``, the shipped learnable ones, and any registered since."""
+    return tuple(_registry())
 
 
 def neuron_class(name: str) -> type[LIF]:

@@ -46,6 +46,7 @@ from torch import nn
 from . import distributed, presets, runs, runtime, validate
 from .depth import wake
 from .distributed import DeviceUnavailable, progress, resolve_device
+from .neurons import neuron_names
 from .presets import Preset
 
 # the loss, optimiser and schedule a preset names, importable from here as before
@@ -362,6 +363,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
     p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
+    p.add_argument("--neuron", choices=tuple(neuron_names()), help="hidden layers' neuron (preset's if not given: "
+                   "lif; the learnable ones are not the paper's method)")
     p.add_argument("--init-rate", type=validate.rate_arg(), help="not the paper's method: wake every layer to "
                    "this firing rate on the first training batch before training (snnbp.depth.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
@@ -455,7 +458,7 @@ def _network(args, saved: dict) -> tuple[nn.Module, str]:
     spiking = bool(saved.get("spiking", True)) and not args.ann
     same = saved.get("preset") and saved["preset"].get("name") == preset
     overrides = presets.saved_fields(saved["preset"]) if same else {}
-    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss", "init_rate")
+    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss", "init_rate", "neuron")
                       if getattr(args, k) is not None})
     return build(model, dataset, spiking=spiking, preset=preset, **overrides), preset
 
