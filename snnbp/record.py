@@ -10,6 +10,7 @@ the subject of chapter 06 (``book/06_deep_vgg``).
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -45,7 +46,13 @@ class _Layers(dict):
 
     def __init__(self, what: str, recording: "Recording"):
         super().__init__()
-        self.what, self.recording = what, recording
+        # a weak reference: a strong one would make a cycle (recording -> dict -> recording) that
+        # only the garbage collector frees, keeping every step's spikes alive until it runs
+        self.what, self._recording = what, weakref.ref(recording)
+
+    @property
+    def recording(self) -> "Recording":
+        return self._recording()
 
     def __missing__(self, name):
         if not self.recording.counts:
