@@ -134,11 +134,11 @@ def table(args, rows: list[dict], check: dict, device_name: str) -> str:
 
 
 def main(argv=None) -> None:
-    from snnbp import validate
+    from snnbp import cli
     from snnbp.models import NAMES
 
-    count, positive = validate.count_arg, validate.positive_arg
-    parser = validate.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])
+    count, positive = cli.count_arg, cli.positive_arg
+    parser = cli.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="vgg9", choices=NAMES)
     parser.add_argument("--timesteps", type=count(1), default=100)
     parser.add_argument("--batch", type=count(1), default=16)

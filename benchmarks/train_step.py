@@ -251,12 +251,12 @@ def markdown(machine: dict, table: list[dict]) -> str:
 
 def _grid_cell(text: str) -> list[tuple[str, int]]:
     """``--grid`` cell ``MODEL:T[,T...]`` -> ``[(model, T), ...]`` (argparse ``type=``)."""
-    from snnbp import validate
+    from snnbp import cli
     from snnbp.models import NAMES
 
     model, _, steps = text.partition(":")
     try:
-        cells = [(validate.choice_arg(NAMES)(model), validate.count_arg(1)(t)) for t in steps.split(",")]
+        cells = [(cli.choice_arg(NAMES)(model), cli.count_arg(1)(t)) for t in steps.split(",")]
     except argparse.ArgumentTypeError as err:
         raise argparse.ArgumentTypeError(f"expected MODEL:T[,T...] (e.g. vgg9:8,25) with MODEL one of "
                                          f"{', '.join(NAMES)} and T >= 1; {text!r}: {err}") from None
@@ -282,12 +282,12 @@ def _device(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from snnbp import validate
+    from snnbp import cli
     from snnbp.models import NAMES
 
-    count = validate.count_arg
-    parser = validate.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", type=validate.choice_arg(NAMES), default=None,
+    count = cli.count_arg
+    parser = cli.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", type=cli.choice_arg(NAMES), default=None,
                         help="default: lenet vgg9 resnet11")
     parser.add_argument("--timesteps", nargs="+", type=count(1), default=None,
                         help="default: lenet 8 25 100; vgg9 and resnet11 8 25")
@@ -324,10 +324,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the grid; a user's mistake is one line ``error: ...`` on stderr and status 2."""
-    from snnbp import validate
+    from snnbp import cli
 
     args = _parser().parse_args(argv)
-    return validate.run_command(lambda: _run(args), debug=args.debug or bool(args.child))
+    return cli.run_command(lambda: _run(args), debug=args.debug or bool(args.child))
 
 
 def _run(args) -> int:

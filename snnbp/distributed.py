@@ -16,7 +16,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from . import validate
+from . import cli, validate
 
 __all__ = ["DeviceUnavailable", "resolve_device", "local_device", "init_from_env", "shutdown", "is_active", "rank",
            "world_size", "all_sum", "any_true", "unwrap", "wrap", "progress"]
@@ -127,9 +127,9 @@ def progress(iterable, quiet: bool = False, **kw):
 
 def _stop_on_ctrl_c(iterable: Iterable):
     """``iterable``'s items; ``KeyboardInterrupt`` before the next one if a Ctrl-C was pressed and
-    its exception lost (see :func:`snnbp.validate.run_command`)."""
+    its exception lost (see :func:`snnbp.cli.run_command`)."""
     for item in iterable:
-        if validate.ctrl_c_pending():
+        if cli.ctrl_c_pending():
             raise KeyboardInterrupt
         yield item
 

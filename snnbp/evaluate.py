@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import distributed, runs, validate
+from . import cli, distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
 from .record import INPUT, layer_name
@@ -233,8 +233,8 @@ def plot(result: dict, folder: str | os.PathLike) -> list[Path]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    count = validate.count_arg
-    p = validate.ArgumentParser(prog="python -m snnbp.evaluate",
+    count = cli.count_arg
+    p = cli.ArgumentParser(prog="python -m snnbp.evaluate",
                                 description="Accuracy vs time steps, firing rates, operations and energy of a run.")
     p.add_argument("run_dir", help="a run folder written by python -m snnbp.train")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     ``error: ...`` on stderr with status 2 (bad arguments, run folder or files) or 1 (the
     evaluation failed); Ctrl-C: 130."""
     args = _parser().parse_args(argv)
-    return validate.run_command(lambda: _evaluate_command(args), debug=args.debug)
+    return cli.run_command(lambda: _evaluate_command(args), debug=args.debug)
 
 
 def _evaluate_command(args) -> int:

@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import data, validate
+from . import cli, data
 from .runs import CONFIG, METRICS_FILE, read_metrics
 
 __all__ = ["PAPER", "FULL_TRAINING_SET", "NOTE_FILE", "BOOK_COLUMNS", "collect", "kind", "brief", "notes", "table",
@@ -324,7 +324,7 @@ def default_root() -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = validate.ArgumentParser(prog="python -m snnbp.results",
+    p = cli.ArgumentParser(prog="python -m snnbp.results",
                                 description="Our runs beside the paper's reported accuracies.")
     p.add_argument("root", nargs="?", default=None,
                    help="folder of run folders (default: results/ here, else the repository's results/)")
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m snnbp.results [ROOT]``: prints the table, 0; a user's mistake (no such folder, a
     damaged run folder) is one line ``error: ...`` on stderr with status 2; Ctrl-C: 130."""
     args = _parser().parse_args(argv)
-    return validate.run_command(lambda: _results_command(args), debug=args.debug)
+    return cli.run_command(lambda: _results_command(args), debug=args.debug)
 
 
 def _results_command(args) -> int:

@@ -23,7 +23,6 @@ as an array, still loads).
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as _dt
 import json
@@ -31,9 +30,7 @@ import os
 import platform
 import random
 import re
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed, validate
+from . import cli, distributed, validate
 from .presets import Preset
 
 __all__ = ["METRICS", "RATES", "LAST", "PREVIOUS", "BEST", "CONFIG", "METRICS_FILE", "CHECKPOINT_FORMAT",
@@ -168,28 +165,12 @@ def save_checkpoint(out: Path, state: dict, is_best: bool) -> None:
     """``best.pt`` (when ``is_best``), then ``last.pt`` with the one before kept as ``last.prev.pt``,
     then ``metrics.csv`` and ``rates.json``; each written atomically, and a Ctrl-C meanwhile waits
     until all are written (so ``metrics.csv`` and ``last.pt`` always hold the same epochs)."""
-    with _ctrl_c_deferred():
+    with cli.ctrl_c_deferred():
         if is_best:
             save_atomic(state, out / BEST)
         save_atomic(state, out / LAST, keep_previous=out / PREVIOUS)
         write_metrics(out / METRICS_FILE, state["history"])
         write_rates(out / RATES, state["history"])
-
-
-@contextlib.contextmanager
-def _ctrl_c_deferred():
-    """Hold a SIGINT that arrives inside the block and raise it (``KeyboardInterrupt``) at its end."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-    if caught:
-        raise KeyboardInterrupt
 
 
 def rng_state(train_loader) -> dict:

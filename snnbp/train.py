@@ -21,7 +21,7 @@ in :mod:`snnbp.distributed`.
 
 On the command line, a mistake in the arguments or a damaged file is one line ``error: ...`` and
 exit status 2 (1 when a started run fails; 130 after Ctrl-C); ``--debug`` shows the traceback
-(:func:`snnbp.validate.run_command`).
+(:func:`snnbp.cli.run_command`).
 
 Taught in chapter 05 (``book/05_spike_bptt``: one training step written out, then :func:`fit`);
 chapter 07b trains VGG9 and ResNet11 with it, chapter 08 gives the command lines.
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed, presets, runs, runtime, validate
+from . import cli, distributed, presets, runs, runtime, validate
 from .depth import wake
 from .distributed import DeviceUnavailable, progress, resolve_device
 from .neurons import neuron_names
@@ -348,8 +348,8 @@ def _parser() -> argparse.ArgumentParser:
     from .models import NAMES as MODELS
     from .presets import NAMES as PRESETS
 
-    count, positive = validate.count_arg, validate.positive_arg
-    p = validate.ArgumentParser(
+    count, positive = cli.count_arg, cli.positive_arg
+    p = cli.ArgumentParser(
         prog="python -m snnbp.train",
         description="Train a spiking network with spike-based backpropagation (Lee et al. 2020). "
                     "With no arguments: the small mlp on scikit-learn's digits, on the CPU, in about a minute. "
@@ -365,7 +365,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
     p.add_argument("--neuron", choices=tuple(neuron_names()), help="hidden layers' neuron (preset's if not given: "
                    "lif; the learnable ones are not the paper's method)")
-    p.add_argument("--init-rate", type=validate.rate_arg(), help="not the paper's method: wake every layer to "
+    p.add_argument("--init-rate", type=cli.rate_arg(), help="not the paper's method: wake every layer to "
                    "this firing rate on the first training batch before training (snnbp.depth.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
     p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: dict = {}
     try:
-        return validate.run_command(lambda: _train(args, run), debug=args.debug,
+        return cli.run_command(lambda: _train(args, run), debug=args.debug,
                                    interrupted=lambda: _interrupted(run.get("out")))
     finally:
         distributed.shutdown()

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import evaluate, results, runtime, train, validate
+from snnbp import cli, evaluate, results, runtime, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
@@ -390,7 +390,7 @@ def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
         return 0
 
     before = signal.getsignal(signal.SIGINT)      # SIG_IGN when the suite runs as a background job
-    assert validate.run_command(work, interrupted=lambda: "kept") == 130
+    assert cli.run_command(work, interrupted=lambda: "kept") == 130
     assert capsys.readouterr().err == "interrupted: kept\n"
     assert signal.getsignal(signal.SIGINT) is before
     assert list(train.progress(range(3), quiet=True)) == [0, 1, 2]
@@ -420,3 +420,31 @@ def test_ctrl_c_during_an_epoch_then_resume(tmp_path, capsys):
     assert train.load_checkpoint(out / "last.pt")["epoch"] == done
     assert train.main(["--out", str(out), "--resume", "--epochs", str(done + 1), "--quiet"]) == 0
     assert [r["epoch"] for r in train.read_metrics(out / "metrics.csv")] == list(range(1, done + 2))
+
+
+def test_no_module_both_checks_values_and_handles_signals_or_exit_codes():
+    """Issue 30: the checks (snnbp.validate) and the command lines' machinery (snnbp.cli) live apart,
+    and the library's core imports the checks only (read from the source, not from the modules)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(cli.__file__).parent
+    handles = {}
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        # what handles signals or decides exit statuses: the signal module, or a definition of the
+        # exit-status policy (a module's own `sys.exit(main())` entry point passes main's status on)
+        policy = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                  and node.name in {"exit_code", "run_command", "ctrl_c_deferred", "ctrl_c_pending"}}
+        if "signal" in imported or policy:
+            handles[path.relative_to(package).as_posix()] = policy
+    assert set(handles) == {"cli.py"}, handles
+    core = ["neurons", "kernels", "surrogate", "models", "layers", "tables", "encoding", "presets", "data",
+            "record", "learnable", "validate"]
+    for name in core:
+        tree = ast.parse((package / f"{name}.py").read_text())
+        relative = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1
+                    for alias in node.names} | {node.module for node in ast.walk(tree)
+                                                if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert "cli" not in relative, f"snnbp/{name}.py imports the command-line machinery"

@@ -1,20 +1,20 @@
 """``python -m snnbp.assignments release [--check]`` (student notebooks) or ``list [NAME ...]`` (questions
-and points). A bad argument is one line ``error: ...`` with exit status 2 (:func:`snnbp.validate.run_command`);
+and points). A bad argument is one line ``error: ...`` with exit status 2 (:func:`snnbp.cli.run_command`);
 ``--debug`` shows the traceback."""
 from __future__ import annotations
 
 import sys
 
-from .. import validate
+from .. import cli
 from . import ASSIGNMENTS, NAMES, release
 
 COMMANDS = ("release", "list")
 
 
-def _list_parser() -> validate.ArgumentParser:
-    p = validate.ArgumentParser(prog="python -m snnbp.assignments list", description="Print the questions and points.")
+def _list_parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="python -m snnbp.assignments list", description="Print the questions and points.")
     # type=, not choices=: argparse checks an empty list against choices (Python < 3.12)
-    p.add_argument("names", nargs="*", metavar="NAME", type=validate.choice_arg(NAMES),
+    p.add_argument("names", nargs="*", metavar="NAME", type=cli.choice_arg(NAMES),
                    help=f"assignments to list (default: all of {', '.join(NAMES)})")
     p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
     return p
@@ -41,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usage: python -m snnbp.assignments {{{','.join(COMMANDS)}}} [options]; COMMAND --help for its options")
         return 0
     if not argv or argv[0] not in COMMANDS:
-        return validate.run_command(lambda: _unknown(argv), debug="--debug" in argv)
+        return cli.run_command(lambda: _unknown(argv), debug="--debug" in argv)
     if argv[0] == "release":
         return release.main(argv[1:])
     args = _list_parser().parse_args(argv[1:])
-    return validate.run_command(lambda: _list(args.names), debug=args.debug)
+    return cli.run_command(lambda: _list(args.names), debug=args.debug)
 
 
 if __name__ == "__main__":

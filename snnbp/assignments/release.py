@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import validate
+from .. import cli
 
 __all__ = ["BEGIN", "END", "STUB", "DROP_TAG", "strip_solutions", "student_notebook", "solution_regions",
            "release", "default_folder", "read_notebook", "main"]
@@ -137,9 +137,9 @@ def read_notebook(path: str | Path, what: str) -> nbformat.NotebookNode:
                          "pass a Jupyter notebook (.ipynb)") from None
 
 
-def parser() -> validate.ArgumentParser:
+def parser() -> cli.ArgumentParser:
     """``release [--source DIR] [--release DIR] [--check] [--debug]``."""
-    p = validate.ArgumentParser(prog="python -m snnbp.assignments release",
+    p = cli.ArgumentParser(prog="python -m snnbp.assignments release",
                                 description="Generate student notebooks from instructor notebooks.")
     p.add_argument("--source", help="folder of instructor notebooks (default: assignments/source)")
     p.add_argument("--release", help="folder for the student notebooks (default: next to source, release/)")
@@ -167,4 +167,4 @@ def main(argv: list[str] | None = None) -> int:
     """``release`` (see the module docstring): 0 when done, 1 when ``--check`` finds a stale student
     notebook, 2 for a bad argument (one line ``error: ...``; ``--debug`` shows the traceback)."""
     args = parser().parse_args(argv)
-    return validate.run_command(lambda: _release(args), debug=args.debug)
+    return cli.run_command(lambda: _release(args), debug=args.debug)

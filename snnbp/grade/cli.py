@@ -2,7 +2,7 @@
 
 Exit status 0 when every notebook could be graded (whatever its score), 1 when one found in a
 folder could not (unreadable, unknown assignment, no kernel), 2 for a bad argument: one line
-``error: ...`` on stderr (:func:`snnbp.validate.run_command`); ``--debug`` shows the traceback.
+``error: ...`` on stderr (:func:`snnbp.cli.run_command`); ``--debug`` shows the traceback.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from .. import assignments as _assignments
-from .. import validate
+from .. import cli
 from ..assignments.release import read_notebook
 from .batch import grade_paths, notebooks, write_csv
 from .notebook import DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT
@@ -19,9 +19,9 @@ from .notebook import DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT
 __all__ = ["main", "parser", "check_paths"]
 
 
-def parser() -> validate.ArgumentParser:
+def parser() -> cli.ArgumentParser:
     """The grader's argument parser."""
-    p = validate.ArgumentParser(prog="python -m snnbp.grade", description=(
+    p = cli.ArgumentParser(prog="python -m snnbp.grade", description=(
         "Execute submitted assignment notebooks in separate Jupyter kernels with a time limit and grade "
         "them with the checks of snnbp.assignments. This RUNS the submitted code: grade untrusted "
         "submissions inside a sandbox."))
@@ -76,4 +76,4 @@ def _grade(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Command line: see the module docstring."""
     args = parser().parse_args(argv)
-    return validate.run_command(lambda: _grade(args), debug=args.debug)
+    return cli.run_command(lambda: _grade(args), debug=args.debug)
