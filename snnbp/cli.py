@@ -1,4 +1,5 @@
-"""The command lines' machinery: argument types, one-line errors, exit statuses and Ctrl-C.
+"""The command lines' machinery: argument types, one-line errors, exit statuses, Ctrl-C and the
+progress bars of long loops (which stop at a Ctrl-C).
 
 Every ``python -m snnbp.<command>`` (train, evaluate, results, grade, assignments) parses its
 arguments with :class:`ArgumentParser` and runs its work through :func:`run_command`. The values
@@ -19,7 +20,7 @@ from typing import Any
 
 __all__ = ["ArgumentParser", "argument", "count_arg", "positive_arg", "probability_arg", "rate_arg", "choice_arg",
            "exit_code", "describe", "run_command", "ctrl_c_pending",
-           "ctrl_c_deferred"]
+           "ctrl_c_deferred", "progress"]
 
 # -- command lines ---------------------------------------------------------------------------------
 # A user's mistake at the command line is one line on stderr, ``error: ...``, naming the option or
@@ -168,3 +169,30 @@ def ctrl_c_deferred():
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     if caught:
         raise KeyboardInterrupt
+
+
+def progress(iterable, quiet: bool = False, **kw):
+    """A progress bar (console or notebook) over ``iterable`` that iterates it exactly once, drawn by
+    rank 0 only.
+
+    ``tqdm.auto``'s bar calls ``iter()`` on its iterable when it is made and again when it is
+    looped over; for a DataLoader that is two iterators: two draws from its shuffling generator
+    (the epoch's order is then not the one the seed gives) and, with workers, two sets of worker
+    processes. A generator already started over ``iterable`` is iterated once, whoever asks.
+    """
+    from tqdm.auto import tqdm
+
+    from .distributed import length, rank  # here: distributed is torch, this module stdlib
+
+    if "total" not in kw:
+        kw["total"] = length(iterable)
+    return tqdm(_stop_on_ctrl_c(iterable), disable=quiet or rank() != 0, **kw)
+
+
+def _stop_on_ctrl_c(iterable: Iterable):
+    """``iterable``'s items; ``KeyboardInterrupt`` before the next one if a Ctrl-C was pressed and
+    its exception lost (see :func:`run_command`)."""
+    for item in iterable:
+        if ctrl_c_pending():
+            raise KeyboardInterrupt
+        yield item

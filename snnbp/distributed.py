@@ -1,5 +1,5 @@
-"""Where a run executes: the device, the ``torchrun`` process group, and the progress bar that only
-rank 0 draws. Training (:mod:`snnbp.train`) and evaluation (:mod:`snnbp.evaluate`) use these; without
+"""Where a run executes: the device and the ``torchrun`` process group (the progress bar, which only
+rank 0 draws, is :func:`snnbp.cli.progress`). Training (:mod:`snnbp.train`) and evaluation (:mod:`snnbp.evaluate`) use these; without
 ``torchrun`` every helper is the single-process identity (rank 0 of a world of 1).
 
     torchrun --nproc_per_node 2 -m snnbp.train ...          # data-parallel (gloo on CPU, NCCL on GPU)
@@ -11,15 +11,14 @@ only rank 0 prints or writes.
 from __future__ import annotations
 
 import os
-from typing import Iterable
 
 import torch
 from torch import nn
 
-from . import cli, validate
+from . import validate
 
 __all__ = ["DeviceUnavailable", "resolve_device", "local_device", "init_from_env", "shutdown", "is_active", "rank",
-           "world_size", "all_sum", "any_true", "unwrap", "wrap", "progress"]
+           "world_size", "all_sum", "any_true", "unwrap", "wrap", "length"]
 
 
 class DeviceUnavailable(RuntimeError):
@@ -107,31 +106,6 @@ def wrap(model: nn.Module, device: torch.device) -> nn.Module:
     if not is_active() or isinstance(model, nn.parallel.DistributedDataParallel):
         return model
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index or 0] if device.type == "cuda" else None)
-
-
-def progress(iterable, quiet: bool = False, **kw):
-    """A progress bar (console or notebook) over ``iterable`` that iterates it exactly once, drawn by
-    rank 0 only.
-
-    ``tqdm.auto``'s bar calls ``iter()`` on its iterable when it is made and again when it is
-    looped over; for a DataLoader that is two iterators: two draws from its shuffling generator
-    (the epoch's order is then not the one the seed gives) and, with workers, two sets of worker
-    processes. A generator already started over ``iterable`` is iterated once, whoever asks.
-    """
-    from tqdm.auto import tqdm
-
-    if "total" not in kw:
-        kw["total"] = length(iterable)
-    return tqdm(_stop_on_ctrl_c(iterable), disable=quiet or rank() != 0, **kw)
-
-
-def _stop_on_ctrl_c(iterable: Iterable):
-    """``iterable``'s items; ``KeyboardInterrupt`` before the next one if a Ctrl-C was pressed and
-    its exception lost (see :func:`snnbp.cli.run_command`)."""
-    for item in iterable:
-        if cli.ctrl_c_pending():
-            raise KeyboardInterrupt
-        yield item
 
 
 def length(obj) -> int | None:

@@ -170,7 +170,7 @@ def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, dev
         with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
             if seed is not None:
                 torch.manual_seed(seed)
-            for pair in distributed.progress(loader, quiet, desc="evaluate", leave=False):
+            for pair in cli.progress(loader, quiet, desc="evaluate", leave=False):
                 x, y = validate.batch("loader", pair)
                 x, y = x.to(device), y.to(device)
                 model(x)

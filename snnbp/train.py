@@ -44,8 +44,9 @@ import torch
 from torch import nn
 
 from . import cli, distributed, presets, runs, runtime, validate
+from .cli import progress
 from .depth import wake
-from .distributed import DeviceUnavailable, progress, resolve_device
+from .distributed import DeviceUnavailable, resolve_device
 from .neurons import neuron_names
 from .presets import Preset
 

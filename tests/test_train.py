@@ -357,8 +357,10 @@ def test_the_run_folder_format_lives_in_runs_and_train_keeps_its_old_names():
         assert name in train.__all__, name
         value = getattr(runs, name)
         assert not callable(value) or value.__module__ == "snnbp.runs", name          # defined there
-    for name in ("DeviceUnavailable", "resolve_device", "progress"):
+    for name in ("DeviceUnavailable", "resolve_device"):
         assert getattr(train, name) is getattr(distributed, name), name
+    from snnbp import cli
+    assert train.progress is cli.progress and not hasattr(distributed, "progress")
     private = {n for n in vars(train) if n.startswith("_") and callable(vars(train)[n])}
     assert not private & {                    # the distributed helpers and the format are written once"_dist", "_rank", "_world", "_all_sum", "_unwrap", "_init_distributed", "_load_last",
                           "_write_config", "_check_same_run", "_write_metrics", "_describe"}
