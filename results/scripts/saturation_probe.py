@@ -50,7 +50,7 @@ def describe(net, rates: dict[str, torch.Tensor]) -> dict:
                         "half_or_more": round(float((r >= 0.5).float().mean()), 4),
                         "saturated": round(float(saturated.float().mean()), 4),
                         "spikes_from_saturated": round(float(r[saturated].sum() / r.sum().clamp_min(1e-12)), 4)}
-    norms = {layer_name(n): round(float(w.detach().norm()), 3) for n, w in net.named_parameters()}
+    norms = {layer_name(n): float(f"{float(w.detach().double().norm()):.4g}") for n, w in net.named_parameters()}
     return {"layers": layers, "weight_norm": norms}
 
 
