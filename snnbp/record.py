@@ -10,7 +10,6 @@ the subject of chapter 06 (``book/06_deep_vgg``).
 """
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -41,26 +40,30 @@ _NO_CALL = ("nothing was recorded: no forward call ran inside the with block; ca
             "with snnbp.record(net) as rec: net(images), then read rec.{what}")
 
 
+class _State:
+    """What a :class:`Recording`'s layer dicts need to explain a missing key: the counts and whether
+    membranes were kept. Shared by the dicts instead of the recording itself: a dict that held its
+    recording would make a reference cycle (recording -> dict -> recording) that only the garbage
+    collector frees, keeping every step's recorded spikes alive until it runs."""
+
+    def __init__(self, membranes_kept: bool):
+        self.membranes_kept, self.counts = membranes_kept, {}
+
+
 class _Layers(dict):
     """A :class:`Recording`'s layer name -> value dict whose missing keys say what was recorded."""
 
-    def __init__(self, what: str, recording: "Recording"):
+    def __init__(self, what: str, state: _State):
         super().__init__()
-        # a weak reference: a strong one would make a cycle (recording -> dict -> recording) that
-        # only the garbage collector frees, keeping every step's spikes alive until it runs
-        self.what, self._recording = what, weakref.ref(recording)
-
-    @property
-    def recording(self) -> "Recording":
-        return self._recording()
+        self.what, self.state = what, state
 
     def __missing__(self, name):
-        if not self.recording.counts:
+        if not self.state.counts:
             raise NotRecorded(_NO_CALL.format(what=f"{self.what}[{name!r}]"))
-        if self.what == "membranes" and not self.recording.membranes_kept:
+        if self.what == "membranes" and not self.state.membranes_kept:
             raise NotRecorded(f"membranes[{name!r}]: membranes were not kept; record them with "
                               f"snnbp.record(net, membranes=True)")
-        kept = [k for k in self.recording.counts if self.what != "membranes" or k != INPUT]
+        kept = [k for k in self.state.counts if self.what != "membranes" or k != INPUT]
         raise NotRecorded(f"{self.what}[{name!r}]: no such layer was recorded; recorded layers: "
                           f"{', '.join(map(repr, kept))}")
 
@@ -78,10 +81,12 @@ class Recording:
 
     def __init__(self, *, membranes: bool = False) -> None:
         self.membranes_kept = membranes
-        self.spikes: dict[str, torch.Tensor] = _Layers("spikes", self)
-        self.membranes: dict[str, torch.Tensor] = _Layers("membranes", self)
-        self.counts: dict[str, float] = _Layers("counts", self)
-        self.neuron_steps: dict[str, int] = _Layers("neuron_steps", self)
+        state = _State(membranes)
+        self.counts: dict[str, float] = _Layers("counts", state)
+        state.counts = self.counts                 # a cycle of the small counts dict only, no tensors
+        self.spikes: dict[str, torch.Tensor] = _Layers("spikes", state)
+        self.membranes: dict[str, torch.Tensor] = _Layers("membranes", state)
+        self.neuron_steps: dict[str, int] = _Layers("neuron_steps", state)
 
     def _recorded(self, what: str) -> None:
         if not self.counts:
