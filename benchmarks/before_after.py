@@ -29,7 +29,7 @@ COUNT = r"""
 import collections, sys, torch
 torch.set_num_threads(2)
 import snnbp
-from snnbp.train import make_loss, make_optimizer
+from snnbp.recipe import make_loss, make_optimizer
 model, T = sys.argv[1], int(sys.argv[2])
 torch.manual_seed(0)
 net = snnbp.build(model, "mnist" if model == "lenet" else "cifar10", timesteps=T).train()

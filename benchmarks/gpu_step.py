@@ -45,7 +45,7 @@ def run_variant(args) -> dict:
     cuda = device.startswith("cuda")
     torch.backends.cudnn.benchmark = True
     net, images, labels = _setup(args.model, args.timesteps, args.batch, device, spiking=args.impl != "ann")
-    loss_fn, optimizer = snnbp.train.make_loss(net.config), snnbp.train.make_optimizer(net, net.config)
+    loss_fn, optimizer = snnbp.recipe.make_loss(net.config), snnbp.recipe.make_optimizer(net, net.config)
     if args.impl == "snntorch":
         twin = bridge.to_snntorch(net)
         model, prepare = twin, net.encode

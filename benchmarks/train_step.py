@@ -93,7 +93,7 @@ def run_timing(args) -> dict:
     cuda = args.device.startswith("cuda")
     net, images, labels = _setup(args.model, args.timesteps, args.batch, args.device,
                                  spiking=args.impl != "ann")
-    loss_fn, optimizer = snnbp.train.make_loss(net.config), snnbp.train.make_optimizer(net, net.config)
+    loss_fn, optimizer = snnbp.recipe.make_loss(net.config), snnbp.recipe.make_optimizer(net, net.config)
     if args.impl == "snntorch":
         twin = bridge.to_snntorch(net)
         forward = lambda: twin(net.encode(images))    # noqa: E731 - the same encoder as snnbp's
@@ -273,7 +273,7 @@ def _env_item(text: str) -> tuple[str, str]:
 
 def _device(text: str) -> str:
     """``--device``: ``cpu``, ``cuda`` or ``cuda:N``, refused where no GPU is visible (argparse ``type=``)."""
-    from snnbp.train import DeviceUnavailable, resolve_device
+    from snnbp.distributed import DeviceUnavailable, resolve_device
 
     try:
         return str(resolve_device(text))

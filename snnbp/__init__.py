@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
 _LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime",
-         "display", "simulation", "recipe", "runs", "distributed", "validate", "cli", "learnable")
+         "display", "simulation", "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
 
 __all__ = ["LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording", "build",
            "models", "tables", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]

@@ -116,7 +116,7 @@ def run_command(work: Callable[[], int], *, debug: bool = False,
 
     Ctrl-C raises ``KeyboardInterrupt`` at once, as usual, and is also remembered
     (:func:`ctrl_c_pending`): Python drops an exception raised inside a finaliser (``__del__``, a
-    generator being closed), where a signal can land, so loops (:func:`snnbp.train.progress`) raise
+    generator being closed), where a signal can land, so loops (:func:`snnbp.cli.progress`) raise
     it again at their next item."""
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _on_ctrl_c) if in_main else None

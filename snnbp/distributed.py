@@ -10,6 +10,7 @@ only rank 0 prints or writes.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -17,7 +18,7 @@ from torch import nn
 
 from . import validate
 
-__all__ = ["DeviceUnavailable", "resolve_device", "local_device", "init_from_env", "shutdown", "is_active", "rank",
+__all__ = ["DeviceUnavailable", "resolve_device", "autocast", "local_device", "init_from_env", "shutdown", "is_active", "rank",
            "world_size", "all_sum", "any_true", "unwrap", "wrap", "length"]
 
 
@@ -38,6 +39,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise DeviceUnavailable(f"device {device!r} (--device) requested, but torch sees no CUDA GPU "
                                 "(torch.cuda.is_available() is False); use --device cpu or auto")
     return torch.device(device)
+
+
+def autocast(device: torch.device, amp: bool):
+    """bf16 autocast on CUDA when ``amp``; a no-op context otherwise (the CPU trains in float32)."""
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _launched() -> bool:

@@ -1,5 +1,7 @@
-r"""Evaluation of a trained spiking network: accuracy against inference time, firing rates,
-synaptic operations against the ANN twin's multiply-accumulates, and an energy estimate.
+r"""Evaluation of a spiking network: accuracy on a test set and firing rates (what :func:`snnbp.train.fit`
+measures after every epoch: :func:`evaluate_accuracy`, :func:`firing_rates`), and the full analysis of
+a trained one: accuracy against inference time, synaptic operations against the ANN twin's
+multiply-accumulates, and an energy estimate (:func:`analyse`).
 
     python -m snnbp.evaluate RUN_DIR        # writes RUN_DIR/evaluation.json and PNG plots
 
@@ -49,10 +51,10 @@ from torch import nn
 from . import cli, distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
-from .record import INPUT, layer_name
+from .record import INPUT, capture, layer_name, spike_rate
 from .runs import load_run  # a run folder's network and checkpoint (read through snnbp.runs)
 
-__all__ = ["HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
+__all__ = ["evaluate_accuracy", "firing_rates", "measure", "HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
            "load_run", "plot", "main"]
 
 EVALUATION = "evaluation.json"      # what evaluate_run writes into the run folder, beside the plots
@@ -64,6 +66,63 @@ HOROWITZ_45NM = {
 }
 
 
+# -- accuracy and firing rates on a test set (fit's test after every epoch) -------------------------
+@torch.no_grad()
+def measure(model: nn.Module, loader: Iterable, device: torch.device, *, amp: bool = False, quiet: bool = True,
+              seed: int | None = 0) -> tuple[float, float, dict[str, float]]:
+    """One pass over ``loader`` in ``eval()`` mode: ``(accuracy, firing rate of all hidden neurons
+    together, rate per hidden layer)``, each summed over processes under ``torchrun`` (the rate is
+    NaN for an ANN twin, which records no spikes). The RNG is forked and seeded with ``seed`` (plus
+    the process's rank), so the test images' Poisson input is the same every epoch and the caller's
+    RNG is left untouched; ``seed=None`` uses the global RNG."""
+    net = distributed.unwrap(model)
+    was_training = net.training
+    net.eval()
+    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    correct = seen = 0.0
+    with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed + distributed.rank())
+        with capture(net) as rec:
+            for pair in cli.progress(loader, quiet, desc="test", leave=False):
+                x, y = validate.batch("the test loader", pair)
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with distributed.autocast(device, amp):
+                    out = net(x)
+                validate.labels("labels", y, out.shape[-1], len(x))
+                correct += (out.argmax(1) == y).sum().item()
+                seen += len(y)
+        hidden = [k for k in rec.counts if k != INPUT]
+        summed = distributed.all_sum([rec.counts[k] for k in hidden] + [rec.neuron_steps[k] for k in hidden], device)
+    net.train(was_training)
+    correct, seen = distributed.all_sum([correct, seen], device)
+    if not seen:
+        raise ValueError("the test loader yielded no examples: check its dataset and subset")
+    counts, steps = dict(zip(hidden, summed[:len(hidden)])), dict(zip(hidden, summed[len(hidden):]))
+    layers = {k: spike_rate(counts, steps, [k]) or 0.0 for k in hidden}
+    rate = spike_rate(counts, steps, hidden)
+    return correct / seen, (rate if rate is not None else float("nan")), layers
+
+
+def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto",
+                      amp: bool = False, quiet: bool = True, seed: int | None = 0) -> float:
+    """Fraction of ``loader``'s images classified correctly (``argmax`` of the output), in
+    ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG). An empty
+    loader, or labels that are not class indices of the model's outputs, are errors."""
+    validate.loader("loader", loader)
+    return measure(model, loader, distributed.resolve_device(device), amp=amp, quiet=quiet, seed=seed)[0]
+
+
+def firing_rates(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto", amp: bool = False,
+                 seed: int | None = 0) -> dict[str, float]:
+    """Each hidden layer's firing rate (spikes per neuron per step) over ``loader`` in ``eval()``
+    mode, as :func:`snnbp.train.fit` measures it after every epoch for ``rates.json`` (there with
+    ``seed + 12345``); ``seed`` fixes the Poisson input."""
+    validate.loader("loader", loader)
+    return measure(model, loader, distributed.resolve_device(device), amp=amp, seed=seed)[2]
+
+
+# -- the full analysis --------------------------------------------------------------------------------
 def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The convolutions and linear layers of ``model`` by short name (``conv1``, ``block1.conv2``,
     ``classifier``), in forward order."""
@@ -135,7 +194,7 @@ def analyse(model: nn.Module, loader: Iterable, *, device: str | torch.device = 
         "accuracy": accuracy_t[-1],
         "accuracy_vs_timesteps": accuracy_t,
         "firing_rates": dict(rec.rates()) if spiking else {},
-        "mean_firing_rate": _mean_hidden_rate(rec),
+        "mean_firing_rate": rec.hidden_rate(),
         "layers": rows,
         "totals": {"synaptic_ops": total_ops, "ann_macs": total_macs,
                    "ops_ratio": total_ops / total_macs if total_macs else None},
@@ -150,8 +209,6 @@ def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, dev
            seed: int | None, quiet: bool, spiking: bool):
     """One pass over ``loader``: ``(correct predictions after t = 1..T steps [T], images seen,
     synaptic operations per layer, ANN MACs per layer and image, the spike recorder)``."""
-    from .record import capture as record
-
     ops = {name: 0.0 for name in layers}
     macs: dict[str, int] = {}
     currents: list[torch.Tensor] = []
@@ -167,7 +224,7 @@ def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, dev
     correct_by_t, seen = None, 0
     cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=cuda, enabled=seed is not None), record(model) as rec:
+        with torch.random.fork_rng(devices=cuda, enabled=seed is not None), capture(model) as rec:
             if seed is not None:
                 torch.manual_seed(seed)
             for pair in cli.progress(loader, quiet, desc="evaluate", leave=False):
@@ -186,12 +243,6 @@ def _count(model: nn.Module, layers: dict[str, nn.Module], loader: Iterable, dev
     if not seen:
         raise ValueError("the loader yielded no images")
     return correct_by_t, seen, ops, macs, rec
-
-
-def _mean_hidden_rate(rec) -> float | None:
-    hidden = [k for k in rec.counts if k != INPUT]
-    steps = sum(rec.neuron_steps[k] for k in hidden)
-    return sum(rec.counts[k] for k in hidden) / steps if steps else None
 
 
 # -- a run folder ------------------------------------------------------------------------------------

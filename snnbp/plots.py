@@ -574,7 +574,7 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
     ``test_acc``; accuracies as fractions or percentages, shown as they come).
 
     Checked: ``rows`` a non-empty list of dicts (what :func:`snnbp.train.fit` returns, or
-    :func:`snnbp.train.read_metrics`), each with ``epoch`` and ``train_loss``; an accuracy is
+    :func:`snnbp.runs.read_metrics`), each with ``epoch`` and ``train_loss``; an accuracy is
     drawn when every row has it.
     """
     import plotly.graph_objects as go

@@ -20,7 +20,7 @@ from . import validate
 from .encoding import DirectEncoder, PoissonEncoder
 from .neurons import LIF
 
-__all__ = ["Recording", "NotRecorded", "record", "capture", "INPUT", "layer_name"]
+__all__ = ["Recording", "NotRecorded", "record", "capture", "spike_rate", "INPUT", "layer_name"]
 
 #: The key of the input spikes (the encoder's output) in a :class:`Recording`: not a layer.
 INPUT = "input"
@@ -110,7 +110,23 @@ class Recording:
         """Mean firing rate per layer: spikes per neuron per time step, over all recorded calls
         (an error before any forward call: there is no rate to give)."""
         self._recorded("rates()")
-        return {name: self.counts[name] / max(self.neuron_steps[name], 1) for name in self.counts}
+        return {name: spike_rate(self.counts, self.neuron_steps, [name]) or 0.0 for name in self.counts}
+
+    def hidden_rate(self) -> float | None:
+        """The firing rate of all hidden neurons together (every layer but :data:`INPUT`, each
+        neuron-step weighted once); ``None`` when nothing hidden was recorded (an ANN twin)."""
+        return spike_rate(self.counts, self.neuron_steps, [k for k in self.counts if k != INPUT])
+
+
+def spike_rate(counts: dict[str, float], neuron_steps: dict[str, int], layers) -> float | None:
+    r"""The firing rate of ``layers`` together: :math:`\sum_l \text{spikes}_l / \sum_l
+    \text{neuron-steps}_l` (spikes per neuron per time step), ``None`` when they hold no
+    neuron-steps. The one rate formula of the library: :meth:`Recording.rates`, the test pass
+    :func:`snnbp.evaluate.measure` (after summing the counts over processes) and
+    :func:`snnbp.evaluate.analyse` use it."""
+    layers = list(layers)
+    steps = sum(neuron_steps[k] for k in layers)
+    return sum(counts[k] for k in layers) / steps if steps else None
 
 
 def layer_name(name: str) -> str:

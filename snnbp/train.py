@@ -1,5 +1,6 @@
-r"""Training: one epoch, evaluation, :func:`fit`, and the command line, in that order (the loss,
-optimiser and schedule a :class:`~snnbp.presets.Preset` names are in :mod:`snnbp.recipe`).
+r"""Training: one epoch, then :func:`fit`, in that order (the loss, optimiser and schedule a
+:class:`~snnbp.presets.Preset` names are in :mod:`snnbp.recipe`; the test after every epoch is
+:func:`snnbp.evaluate.measure`).
 
     python -m snnbp.train                                   # mlp on digits, CPU, about a minute
     python -m snnbp.train --model lenet --dataset mnist --data-root DIR --out runs/lenet
@@ -13,24 +14,19 @@ and learning-rate schedule').
 
 :func:`fit` writes a run folder (``config.json``, ``metrics.csv``, ``rates.json``, ``last.pt`` with
 ``last.prev.pt``, ``best.pt``); its format, the safe checkpoint reader and the atomic writes are in
-:mod:`snnbp.runs` (their names are importable from here too: ``snnbp.train.load_checkpoint``,
-``read_metrics`` ...). ``resume`` restores model, optimiser, scheduler, epoch and every random state
-(torch, CUDA, numpy, python and the data loader's shuffling generator), so an interrupted run
-continues bit for bit on the CPU. The device, ``torchrun``'s process group and the progress bars are
-in :mod:`snnbp.distributed`.
+:mod:`snnbp.runs` (``snnbp.runs.load_checkpoint``, ``read_metrics`` ...). ``resume`` restores model,
+optimiser, scheduler, epoch and every random state (torch, CUDA, numpy, python and the data
+loader's shuffling generator), so an interrupted run continues bit for bit on the CPU. The device
+and ``torchrun``'s process group are in :mod:`snnbp.distributed`, the progress bars in :mod:`snnbp.cli`.
 
-On the command line, a mistake in the arguments or a damaged file is one line ``error: ...`` and
-exit status 2 (1 when a started run fails; 130 after Ctrl-C); ``--debug`` shows the traceback
-(:func:`snnbp.cli.run_command`).
+The command line (``python -m snnbp.train``) is :mod:`snnbp.train_cli`: it builds the network and the
+loaders from its arguments and calls :func:`fit`.
 
 Taught in chapter 05 (``book/05_spike_bptt``: one training step written out, then :func:`fit`);
 chapter 07b trains VGG9 and ResNet11 with it, chapter 08 gives the command lines.
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
-import datetime as _dt
 import os
 import random
 import sys
@@ -43,42 +39,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import cli, distributed, presets, runs, runtime, validate
+from . import distributed, runs, runtime, validate
 from .cli import progress
 from .depth import wake
-from .distributed import DeviceUnavailable, resolve_device
-from .neurons import neuron_names
+from .distributed import resolve_device
+from .evaluate import measure
 from .presets import Preset
+from .recipe import make_loss, make_optimizer, make_scheduler, stretch_cosine
+from .runs import LAST, refuse_existing_run
 
-# the loss, optimiser and schedule a preset names, importable from here as before
-from .recipe import SummedSquaredError, make_loss, make_optimizer, make_scheduler, stretch_cosine
-from .record import INPUT
-
-# the run-folder format, importable from here as before
-from .runs import (
-    BEST,
-    CHECKPOINT_FORMAT,
-    LAST,
-    METRICS,
-    PREVIOUS,
-    RATES,
-    CheckpointError,
-    RunFolderError,
-    load_checkpoint,
-    read_config,
-    read_metrics,
-    read_rates,
-    refuse_existing_run,
-    save_atomic,
-)
-
-__all__ = ["fit", "make_loss", "make_optimizer", "make_scheduler", "train_epoch", "evaluate_accuracy",
-           "firing_rates", "SummedSquaredError", "TrainingDiverged", "DeviceUnavailable", "RunFolderError",
-           "CheckpointError", "resolve_device", "progress", "seed_everything", "save_atomic", "load_checkpoint",
-           "read_config", "read_metrics", "read_rates", "refuse_existing_run", "METRICS", "RATES", "LAST",
-           "PREVIOUS", "BEST", "CHECKPOINT_FORMAT", "LOSSES", "OPTIMIZERS", "SCHEDULES", "main"]
-
-LOSSES, OPTIMIZERS, SCHEDULES = presets.LOSSES, presets.OPTIMIZERS, presets.SCHEDULES
+__all__ = ["fit", "train_epoch", "seed_everything", "TrainingDiverged"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -95,13 +65,6 @@ def seed_everything(seed: int) -> None:
 
 
 # -- one epoch -------------------------------------------------------------------------------------
-def _autocast(device: torch.device, amp: bool):
-    """bf16 autocast on CUDA when ``amp``; a no-op otherwise."""
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, *,
                 device: str | torch.device = "auto", amp: bool = False, quiet: bool = True,
                 desc: str = "train") -> dict[str, float]:
@@ -124,7 +87,7 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
     for batch, pair in enumerate(bar):
         x, y = validate.batch("the training loader", pair)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with _autocast(device, amp):
+        with distributed.autocast(device, amp):
             out = model(x)
         validate.labels("labels", y, out.shape[-1], len(x))          # before the loss and the step
         loss = loss_fn(out.float(), y)
@@ -142,61 +105,6 @@ def train_epoch(model: nn.Module, loader: Iterable, loss_fn: nn.Module, optimize
     if not seen:
         raise ValueError("the training loader yielded no examples: check its dataset and subset")
     return {"train_loss": total_loss / seen, "train_acc": correct / seen}
-
-
-# -- evaluation --------------------------------------------------------------------------------------
-@torch.no_grad()
-def _evaluate(model: nn.Module, loader: Iterable, device: torch.device, amp: bool, quiet: bool,
-              seed: int | None) -> tuple[float, float, dict[str, float]]:
-    """``(accuracy, mean hidden firing rate, rate per hidden layer)`` over ``loader``; the RNG is
-    forked and seeded so the Poisson input of the test images is the same every epoch and
-    training's RNG is left untouched."""
-    from .record import capture as record
-
-    net = distributed.unwrap(model)
-    was_training = net.training
-    net.eval()
-    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
-    correct = seen = spikes = steps = 0.0
-    with torch.random.fork_rng(devices=cuda, enabled=seed is not None):
-        if seed is not None:
-            torch.manual_seed(seed + distributed.rank())
-        with record(net) as rec:
-            for pair in progress(loader, quiet, desc="test", leave=False):
-                x, y = validate.batch("the test loader", pair)
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                with _autocast(device, amp):
-                    out = net(x)
-                validate.labels("labels", y, out.shape[-1], len(x))
-                correct += (out.argmax(1) == y).sum().item()
-                seen += len(y)
-        hidden = [k for k in rec.counts if k != INPUT]
-        counts = distributed.all_sum([rec.counts[k] for k in hidden] + [rec.neuron_steps[k] for k in hidden], device)
-    net.train(was_training)
-    correct, seen = distributed.all_sum([correct, seen], device)
-    if not seen:
-        raise ValueError("the test loader yielded no examples: check its dataset and subset")
-    spikes, steps = sum(counts[:len(hidden)]), sum(counts[len(hidden):])
-    layers = {k: c / max(n, 1) for k, c, n in zip(hidden, counts[:len(hidden)], counts[len(hidden):])}
-    return correct / max(seen, 1), (spikes / steps if steps else float("nan")), layers
-
-
-def evaluate_accuracy(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto",
-                      amp: bool = False, quiet: bool = True, seed: int | None = 0) -> float:
-    """Fraction of ``loader``'s images classified correctly (``argmax`` of the output), in
-    ``eval()`` mode; ``seed`` fixes the Poisson input (``None``: use the global RNG). An empty
-    loader, or labels that are not class indices of the model's outputs, are errors."""
-    validate.loader("loader", loader)
-    return _evaluate(model, loader, resolve_device(device), amp, quiet, seed)[0]
-
-
-def firing_rates(model: nn.Module, loader: Iterable, *, device: str | torch.device = "auto", amp: bool = False,
-                 seed: int | None = 0) -> dict[str, float]:
-    """Each hidden layer's firing rate (spikes per neuron per step) over ``loader`` in ``eval()``
-    mode, as :func:`fit` measures it after every epoch for ``rates.json`` (there with
-    ``seed + 12345``); ``seed`` fixes the Poisson input."""
-    validate.loader("loader", loader)
-    return _evaluate(model, loader, resolve_device(device), amp, True, seed)[2]
 
 
 # -- fit ---------------------------------------------------------------------------------------------
@@ -319,7 +227,7 @@ def _epoch(model, train_loader, test_loader, loss_fn, optimizer, epoch: int, dev
                 else "no checkpoint was written")
         raise TrainingDiverged(f"{err} in epoch {epoch} with lr {lr}: {kept}. Try a smaller learning rate "
                                f"(--lr) or check the inputs.") from None
-    test_acc, rate, layers = _evaluate(model, test_loader, device, amp, quiet, eval_seed)
+    test_acc, rate, layers = measure(model, test_loader, device, amp=amp, quiet=quiet, seed=eval_seed)
     return {"epoch": epoch, "lr": lr, **row, "test_acc": test_acc, "seconds": time.perf_counter() - tic,
             "firing_rate": rate, "layer_rates": layers}
 
@@ -343,144 +251,7 @@ def _resume(out: Path | None, net: nn.Module, config: Preset, optimizer, schedul
     return ckpt["history"], ckpt["best_acc"]
 
 
-# -- command line -----------------------------------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    from .data import NAMES as DATASETS
-    from .models import NAMES as MODELS
-    from .presets import NAMES as PRESETS
+if __name__ == "__main__":                  # python -m snnbp.train: the command line of snnbp.train_cli
+    from snnbp.train_cli import main
 
-    count, positive = cli.count_arg, cli.positive_arg
-    p = cli.ArgumentParser(
-        prog="python -m snnbp.train",
-        description="Train a spiking network with spike-based backpropagation (Lee et al. 2020). "
-                    "With no arguments: the small mlp on scikit-learn's digits, on the CPU, in about a minute. "
-                    "Settings not given come from the preset (the paper's: book/method.md).")
-    p.add_argument("--model", choices=MODELS, default=None, help="network (default mlp)")
-    p.add_argument("--dataset", choices=DATASETS, default=None, help="data set (default digits)")
-    p.add_argument("--preset", choices=PRESETS, default=None, help="hyperparameters (default paper)")
-    p.add_argument("--ann", action="store_true", help="train the ANN twin (ReLU, T=1) instead")
-    p.add_argument("--timesteps", type=count(1), help="time steps T >= 1 (preset's if not given)")
-    p.add_argument("--epochs", type=count(1), help="epochs >= 1 (preset's if not given)")
-    p.add_argument("--batch-size", type=count(1), help="mini-batch size per process (preset's if not given)")
-    p.add_argument("--lr", type=positive(), help="initial learning rate > 0 (preset's if not given)")
-    p.add_argument("--loss", choices=LOSSES, help="loss (preset's if not given; the paper preset: mse_sum)")
-    p.add_argument("--neuron", choices=tuple(neuron_names()), help="hidden layers' neuron (preset's if not given: "
-                   "lif; the learnable ones are not the paper's method)")
-    p.add_argument("--init-rate", type=cli.rate_arg(), help="not the paper's method: wake every layer to "
-                   "this firing rate on the first training batch before training (snnbp.depth.wake)")
-    p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
-    p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
-    p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")
-    p.add_argument("--no-download", action="store_true", help="never download; fail if the data are absent")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    p.add_argument("--workers", type=count(0), default=None,
-                   help="data loader processes >= 0 (default 0 on CPU, 4 on CUDA)")
-    p.add_argument("--seed", type=count(0), default=0, help="random seed >= 0")
-    p.add_argument("--out", help="run folder (default runs/<model>-<dataset>-<preset>-<time>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
-    p.add_argument("--debug", action="store_true", help="show the traceback of every error (to report a bug)")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m snnbp.train``: 0 when trained; a user's mistake is one line ``error: ...`` on
-    stderr with status 2 (bad arguments or input) or 1 (the run failed); Ctrl-C: 130."""
-    args = _parser().parse_args(argv)
-    run: dict = {}
-    try:
-        return cli.run_command(lambda: _train(args, run), debug=args.debug,
-                                   interrupted=lambda: _interrupted(run.get("out")))
-    finally:
-        distributed.shutdown()
-
-
-def _interrupted(out: Path | None) -> str:
-    """What Ctrl-C left: the epoch in the run folder and how to continue."""
-    try:
-        done = read_metrics(out / runs.METRICS_FILE)[-1]["epoch"]
-    except (TypeError, OSError, ValueError, IndexError, KeyError):
-        return "no epoch had finished, so nothing was saved"
-    return f"{out} keeps epoch {done}; continue with: python -m snnbp.train --out {out} --resume"
-
-
-def _run_folder(args) -> tuple[Path | None, dict]:
-    """``(--out, the saved config.json of a --resume)``, refusing a file as --out, --resume without
-    a run folder, and a folder that already holds a run without --resume."""
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file, not a folder: choose a folder name (it is created)")
-    if args.resume:
-        if out is None:
-            raise ValueError("--resume needs --out DIR, the run folder to continue")
-        return out, read_config(out)
-    if out is not None:
-        refuse_existing_run(out)
-    return out, {}
-
-
-def _train(args, run: dict) -> int:
-    """The command line's run: rebuild or build the network, make the loaders, :func:`fit`, report."""
-    out, saved = _run_folder(args)
-    device = distributed.local_device(resolve_device(args.device))
-    distributed.init_from_env(device)
-    seed_everything(args.seed)
-    net, preset = _network(args, saved)
-    if out is None:
-        out = Path("runs") / f"{net.name}-{net.dataset}-{preset}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
-    run["out"] = out
-    config = net.config
-    train_loader, test_loader, run_info = _loaders(args, saved, net.dataset, config, device)
-    if args.amp and device.type != "cuda" and distributed.rank() == 0:
-        print("note: --amp needs CUDA; training in float32 on the CPU", file=sys.stderr)
-    if distributed.rank() == 0 and not args.quiet:
-        print(f"training {net.name} on {net.dataset} ({'SNN' if net.spiking else 'ANN'}, preset {preset}, "
-              f"T={net.timesteps}, {config.epochs} epochs, batch {config.batch_size}, lr {config.lr}) on {device}; "
-              f"run folder {out}", file=sys.stderr)
-    tic = time.perf_counter()
-    history = fit(net, train_loader, test_loader, config, device=device, out=out, resume=args.resume,
-                  amp=args.amp, quiet=args.quiet, seed=args.seed, reuse_memory=True, run_info=run_info)
-    if distributed.rank() == 0 and history:
-        final = history[-1]
-        print(f"test accuracy {final['test_acc']:.4f} after {final['epoch']} epochs "
-              f"(best {max(r['test_acc'] for r in history):.4f}); {time.perf_counter() - tic:.1f} s; run folder {out}")
-    return 0
-
-
-def _network(args, saved: dict) -> tuple[nn.Module, str]:
-    """``(network, preset name)`` from the arguments; a resumed run is rebuilt from its saved preset
-    (the named preset may have changed since), with the arguments given on top."""
-    from .models import build
-
-    model = args.model or saved.get("model") or "mlp"
-    dataset = args.dataset or saved.get("dataset") or "digits"
-    preset = args.preset or saved.get("preset", {}).get("name") or "paper"
-    spiking = bool(saved.get("spiking", True)) and not args.ann
-    same = saved.get("preset") and saved["preset"].get("name") == preset
-    overrides = presets.saved_fields(saved["preset"]) if same else {}
-    overrides.update({k: getattr(args, k) for k in ("timesteps", "epochs", "batch_size", "lr", "loss", "init_rate", "neuron")
-                      if getattr(args, k) is not None})
-    return build(model, dataset, spiking=spiking, preset=preset, **overrides), preset
-
-
-def _loaders(args, saved: dict, dataset: str, config: Preset, device: torch.device):
-    """``(train loader, test loader, run_info for config.json)``; a resumed run keeps its subsets."""
-    from . import data
-
-    subset = args.subset if args.subset is not None else saved.get("subset")
-    test_subset = args.test_subset if args.test_subset is not None else saved.get("test_subset")
-    workers = args.workers if args.workers is not None else (4 if device.type == "cuda" else 0)
-    train_loader, test_loader = data.loaders(
-        dataset, config.batch_size, root=args.data_root, download=not args.no_download,
-        subset=(subset, test_subset), augment=config.augment, num_workers=workers, seed=args.seed,
-        pin_memory=device.type == "cuda")
-    run_info = {"subset": subset, "test_subset": test_subset,
-                "test_examples": int(distributed.all_sum([len(test_loader.dataset)], device)[0]),
-                "data_root": str(data.data_root(args.data_root)) if dataset != "digits" else None,
-                "workers": workers}
-    return train_loader, test_loader, run_info
-
-
-if __name__ == "__main__":
     sys.exit(main())

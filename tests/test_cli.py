@@ -25,14 +25,14 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import cli, evaluate, results, runtime, train
+from snnbp import cli, distributed, evaluate, results, runs, runtime, train_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
 from test_data import fake_cifar, fake_mnist, write_idx  # noqa: E402
 from test_train import write_format_1  # noqa: E402
 
-MAINS = {"train": train.main, "evaluate": evaluate.main, "bench": train_step.main, "results": results.main}
+MAINS = {"train": train_cli.main, "evaluate": evaluate.main, "bench": train_step.main, "results": results.main}
 TINY = ["--timesteps", "3", "--subset", "128", "--test-subset", "64", "--batch-size", "64", "--quiet"]
 
 
@@ -46,7 +46,7 @@ def keep_the_allocator(monkeypatch):
 def trained(tmp_path_factory) -> Path:
     """A run folder of two epochs: config.json, metrics.csv, last.pt, last.prev.pt, best.pt."""
     out = tmp_path_factory.mktemp("trained") / "run"
-    assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    assert train_cli.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
     return out
 
 
@@ -96,7 +96,7 @@ def config_from_newer_snnbp(run: Path, tmp: Path, mp) -> None:
 
 
 def checkpoint_from_newer_snnbp(run: Path, tmp: Path, mp) -> None:
-    ckpt = train.load_checkpoint(run / "last.pt")
+    ckpt = runs.load_checkpoint(run / "last.pt")
     ckpt["format"] = 99
     torch.save(ckpt, run / "last.pt")
 
@@ -119,7 +119,7 @@ def foreign_best(run: Path, tmp: Path, mp) -> None:
 
 
 def other_model_best(run: Path, tmp: Path, mp) -> None:
-    ckpt = train.load_checkpoint(run / "best.pt")
+    ckpt = runs.load_checkpoint(run / "best.pt")
     ckpt["model"] = {"weight": torch.zeros(2, 2)}
     torch.save(ckpt, run / "best.pt")
 
@@ -227,13 +227,13 @@ def untouched_marker(run: Path, tmp: Path) -> None:
 
 
 def previous_kept(run: Path, tmp: Path) -> None:
-    assert train.load_checkpoint(run / "last.pt")["epoch"] == 2
+    assert runs.load_checkpoint(run / "last.pt")["epoch"] == 2
     assert not [p for p in run.iterdir() if ".tmp" in p.name]
 
 
 def continued_to_3(run: Path, tmp: Path) -> None:
-    assert [r["epoch"] for r in train.read_metrics(run / "metrics.csv")] == [1, 2, 3]
-    assert train.load_checkpoint(run / "last.pt")["format"] == train.CHECKPOINT_FORMAT
+    assert [r["epoch"] for r in runs.read_metrics(run / "metrics.csv")] == [1, 2, 3]
+    assert runs.load_checkpoint(run / "last.pt")["format"] == runs.CHECKPOINT_FORMAT
 
 
 RESUME = ["--out", "{run}", "--resume", "--quiet"]
@@ -374,8 +374,8 @@ def test_cli_case(case: Case, tmp_path, trained, monkeypatch, capsys):
 
 def test_debug_shows_the_traceback(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(train.DeviceUnavailable):
-        train.main(["--device", "cuda", "--debug"])
+    with pytest.raises(distributed.DeviceUnavailable):
+        train_cli.main(["--device", "cuda", "--debug"])
 
 
 def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
@@ -385,7 +385,7 @@ def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
             time.sleep(5)
         except KeyboardInterrupt:
             pass                                  # lost, as Python loses it inside a __del__
-        for _ in train.progress(range(3), quiet=True):
+        for _ in cli.progress(range(3), quiet=True):
             raise AssertionError("the loop should stop before its first item")
         return 0
 
@@ -393,7 +393,7 @@ def test_a_lost_ctrl_c_stops_the_next_loop(capsys):
     assert cli.run_command(work, interrupted=lambda: "kept") == 130
     assert capsys.readouterr().err == "interrupted: kept\n"
     assert signal.getsignal(signal.SIGINT) is before
-    assert list(train.progress(range(3), quiet=True)) == [0, 1, 2]
+    assert list(cli.progress(range(3), quiet=True)) == [0, 1, 2]
 
 
 def test_ctrl_c_during_an_epoch_then_resume(tmp_path, capsys):
@@ -416,10 +416,10 @@ def test_ctrl_c_during_an_epoch_then_resume(tmp_path, capsys):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.count("\n") == 1
     assert err.startswith("interrupted:") and f"--out {out} --resume" in err
-    done = train.read_metrics(out / "metrics.csv")[-1]["epoch"]
-    assert train.load_checkpoint(out / "last.pt")["epoch"] == done
-    assert train.main(["--out", str(out), "--resume", "--epochs", str(done + 1), "--quiet"]) == 0
-    assert [r["epoch"] for r in train.read_metrics(out / "metrics.csv")] == list(range(1, done + 2))
+    done = runs.read_metrics(out / "metrics.csv")[-1]["epoch"]
+    assert runs.load_checkpoint(out / "last.pt")["epoch"] == done
+    assert train_cli.main(["--out", str(out), "--resume", "--epochs", str(done + 1), "--quiet"]) == 0
+    assert [r["epoch"] for r in runs.read_metrics(out / "metrics.csv")] == list(range(1, done + 2))
 
 
 def test_no_module_both_checks_values_and_handles_signals_or_exit_codes():

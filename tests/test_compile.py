@@ -33,7 +33,7 @@ def test_compiled_training_step_does_not_recompile_after_warm_up(name, layers):
     torch.manual_seed(0)
     net = (snnbp.build("mlp", "digits", timesteps=3) if layers is None
            else snnbp.models.custom(layers, "digits", like="vgg9", timesteps=3)).train()
-    loss_fn, opt = snnbp.train.make_loss(net.config), snnbp.train.make_optimizer(net, net.config)
+    loss_fn, opt = snnbp.recipe.make_loss(net.config), snnbp.recipe.make_optimizer(net, net.config)
     model = torch.compile(net)
     x, y = torch.rand(4, 1, 8, 8), torch.randint(0, 10, (4,))
     counters.clear()

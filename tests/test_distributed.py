@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from snnbp import train
+from snnbp import runs, train
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
@@ -36,17 +36,17 @@ def test_two_gloo_processes_then_single_process_resume(tmp_path):
     assert config["world_size"] == 2 and config["test_examples"] == 90
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == list(train.METRICS) and [r["epoch"] for r in rows] == ["1", "2"]
+    assert list(rows[0]) == list(runs.METRICS) and [r["epoch"] for r in rows] == ["1", "2"]
     assert all(0 <= float(r["test_acc"]) <= 1 for r in rows)
-    ckpt = train.load_checkpoint(out / "last.pt")
+    ckpt = runs.load_checkpoint(out / "last.pt")
     assert ckpt["epoch"] == 2 and not any(k.startswith("module.") for k in ckpt["model"])
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "config.json", "last.prev.pt", "last.pt", "metrics.csv",
                                                      "rates.json"]
 
     run([sys.executable, "-m", "snnbp.train", "--out", str(out), "--resume", "--epochs", "3", "--quiet"], tmp_path)
-    rows = train.read_metrics(out / "metrics.csv")
+    rows = runs.read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2, 3]
-    assert train.load_checkpoint(out / "last.pt")["epoch"] == 3
+    assert runs.load_checkpoint(out / "last.pt")["epoch"] == 3
 
 
 # -- two processes against one -------------------------------------------------------------------
@@ -56,7 +56,7 @@ def test_two_gloo_processes_then_single_process_resume(tmp_path):
 SHARDS = """
 import json, sys
 import torch
-from snnbp import data, train
+from snnbp import data, train_cli
 
 torch.distributed.init_process_group("gloo")
 rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
@@ -67,7 +67,7 @@ for epoch in (1, 2):                              # fit calls sampler.set_epoch(
     shards["train"][epoch] = [list(batch) for batch in train_loader.batch_sampler]
 with open(f"shards{rank}.json", "w") as f:
     json.dump(shards, f)
-sys.exit(train.main(sys.argv[1:]))
+sys.exit(train_cli.main(sys.argv[1:]))
 """
 # The modern preset: direct input and no dropout, so nothing in a training step draws random numbers
 # (the paper preset's Poisson spikes come from each process's own seed, seed + rank, and cannot be
@@ -136,16 +136,16 @@ def test_two_processes_equal_one_process_with_their_global_batch(tmp_path, loss)
     history = train.fit(net, GlobalBatches(train_loader.dataset, epochs), test_loader, device="cpu", quiet=True,
                         seed=0, out=tmp_path / "one")
 
-    two = train.load_checkpoint(out / "last.pt")["model"]
+    two = runs.load_checkpoint(out / "last.pt")["model"]
     one = net.state_dict()
     assert list(two) == list(one)
-    saved = train.load_checkpoint(tmp_path / "one" / "last.pt")["model"]        # what fit wrote is the final network
+    saved = runs.load_checkpoint(tmp_path / "one" / "last.pt")["model"]        # what fit wrote is the final network
     for name in one:
         # observed: at most 6e-8 apart (rounding); a batch of other examples moves weights by ~1e-2, and the
         # halved gradient of a summed loss (mse_sum) by ~1.5e-5 even under Adam, which is nearly scale-free
         assert torch.allclose(two[name], one[name], rtol=0, atol=1e-6), (name, (two[name] - one[name]).abs().max())
         assert torch.equal(saved[name], one[name])
-    rows = train.read_metrics(out / "metrics.csv")
+    rows = runs.read_metrics(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == [1, 2]
     for row, ref in zip(rows, history):
         assert row["train_loss"] == pytest.approx(ref["train_loss"], rel=1e-5)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import snnbp
-from snnbp import data, evaluate, runtime, train
+from snnbp import data, evaluate, runs, runtime, train, train_cli
 from snnbp.layers import output_membrane
 
 
@@ -103,7 +103,7 @@ def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
     assert len(result["accuracy_vs_timesteps"]) == 8
     with torch.random.fork_rng():
         torch.manual_seed(3)
-        direct = train.evaluate_accuracy(net, te, device="cpu", seed=None)
+        direct = evaluate.evaluate_accuracy(net, te, device="cpu", seed=None)
     assert result["accuracy"] == pytest.approx(direct)
     # a prefix of t steps equals a t-step run with the same input spikes
     net.timesteps = 3
@@ -118,7 +118,7 @@ def test_accuracy_over_time_ends_at_the_networks_own_accuracy():
 
 
 def test_evaluate_run_writes_json_and_plots(tmp_path):
-    assert train.main(["--timesteps", "5", "--subset", "200", "--test-subset", "60", "--epochs", "1",
+    assert train_cli.main(["--timesteps", "5", "--subset", "200", "--test-subset", "60", "--epochs", "1",
                        "--out", str(tmp_path), "--quiet"]) == 0
     assert evaluate.main([str(tmp_path), "--quiet"]) == 0
     result = json.loads((tmp_path / "evaluation.json").read_text())
@@ -134,21 +134,21 @@ def test_evaluate_run_writes_json_and_plots(tmp_path):
 def test_a_run_saved_before_a_preset_changed_is_rebuilt_as_it_was_trained(tmp_path, monkeypatch):
     """The modern preset moved to direct input; a modern run saved before ``encoding`` existed used
     Poisson input and its saved settings, and both evaluation and --resume must rebuild that."""
-    assert train.main(["--preset", "modern", "--timesteps", "3", "--subset", "64", "--test-subset", "32",
+    assert train_cli.main(["--preset", "modern", "--timesteps", "3", "--subset", "64", "--test-subset", "32",
                        "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
     path = tmp_path / "config.json"
     cfg = json.loads(path.read_text())
     old = dict(cfg["preset"], surrogate="paper", reset="zero", leak_correction=True, detach_leak=True)
     del old["encoding"]
     path.write_text(json.dumps(dict(cfg, preset=old)))
-    ckpt = train.load_checkpoint(tmp_path / "last.pt")          # its checkpoint saved the same settings
+    ckpt = runs.load_checkpoint(tmp_path / "last.pt")          # its checkpoint saved the same settings
     torch.save(dict(ckpt, config=old), tmp_path / "last.pt")
     model, _ = evaluate.load_run(tmp_path, checkpoint="last")
     assert isinstance(model.encoder, snnbp.PoissonEncoder)
     assert model.config.surrogate == "paper" and model.config.reset == "zero"
     seen, fit = [], train.fit
-    monkeypatch.setattr(train, "fit", lambda net, *a, **k: seen.append(net) or fit(net, *a, **k))
-    assert train.main(["--out", str(tmp_path), "--resume", "--epochs", "2", "--quiet"]) == 0
+    monkeypatch.setattr(train_cli, "fit", lambda net, *a, **k: seen.append(net) or fit(net, *a, **k))
+    assert train_cli.main(["--out", str(tmp_path), "--resume", "--epochs", "2", "--quiet"]) == 0
     assert isinstance(seen[0].encoder, snnbp.PoissonEncoder) and seen[0].config.surrogate == "paper"
     assert seen[0].config.epochs == 2 and seen[0].timesteps == 3
 

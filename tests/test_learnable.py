@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import LIF, data, kernels, neurons, presets, runs, train
+from snnbp import LIF, data, kernels, neurons, presets, runs, train, train_cli
 from snnbp.learnable import LearnableLeakLIF, LearnableThresholdLIF
 from snnbp.neurons import LIFSettings
 
@@ -228,12 +228,12 @@ def test_the_snntorch_twin_gets_the_learnt_leak_and_threshold():
 
 def test_the_command_line_takes_the_neuron_and_the_results_table_names_it(tmp_path, capsys):
     out = tmp_path / "run"
-    code = train.main(["--neuron", "learnable_threshold", "--epochs", "1", "--timesteps", "4", "--subset", "64",
+    code = train_cli.main(["--neuron", "learnable_threshold", "--epochs", "1", "--timesteps", "4", "--subset", "64",
                        "--test-subset", "32", "--out", str(out), "--quiet"])
     assert code == 0
     assert json.loads((out / "config.json").read_text())["preset"]["neuron"] == "learnable_threshold"
     run = snnbp.results.collect(tmp_path)[0]
     assert "neuron=learnable_threshold (preset lif)" in snnbp.results.kind(run)
     with pytest.raises(SystemExit):
-        train.main(["--neuron", "plif"])
+        train_cli.main(["--neuron", "plif"])
     assert "invalid choice: 'plif'" in capsys.readouterr().err

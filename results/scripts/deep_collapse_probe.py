@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 import snnbp
-from snnbp import data, train
+from snnbp import data, recipe, train
 from snnbp.neurons import LIF
 
 RUN = Path(__file__).resolve().parents[1] / "mnist-vgg9-paper-woken-T16-n2000"
@@ -74,16 +74,16 @@ def main() -> None:
             module.register_forward_hook(rate_hook(name.removeprefix("features.")))
     net.register_forward_pre_hook(before_step)
     net.register_forward_hook(output_hook)
-    loss_fn = train.make_loss(net.config)
+    loss_fn = recipe.make_loss(net.config)
     loss_fn.register_forward_hook(loss_hook)
-    original = train.make_loss
-    train.make_loss = lambda config: loss_fn
+    original = recipe.make_loss
+    recipe.make_loss = lambda config: loss_fn
     try:
         train.fit(net, train_loader, test_loader, device="cpu", seed=0, quiet=True)
     except Enough:
         pass
     finally:
-        train.make_loss = original
+        recipe.make_loss = original
     found = {"steps": args.steps, "lr": lr, "batch_size": net.config.batch_size,
              "wake_gains": net.wake_gains, "loss_per_image": losses[:args.steps],
              "output_sum": out_sums[:args.steps],

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import snnbp
-from snnbp import data, train
+from snnbp import data, recipe, train
 from snnbp.neurons import LIF
 
 RUN = Path(__file__).resolve().parents[1] / "mnist-lenet-paper-T20-full-seed0"
@@ -64,16 +64,16 @@ def main() -> None:
         if isinstance(module, LIF):
             module.register_forward_hook(rate_hook(name.removeprefix("features.")))
     net.register_forward_pre_hook(before_step)
-    loss_fn = train.make_loss(net.config)
-    original = train.make_loss
-    train.make_loss = lambda config: loss_fn
+    loss_fn = recipe.make_loss(net.config)
+    original = recipe.make_loss
+    recipe.make_loss = lambda config: loss_fn
     loss_fn.register_forward_hook(loss_hook)
     try:
         train.fit(net, train_loader, test_loader, device="cpu", seed=0, quiet=True, reuse_memory=True)
     except Enough:
         pass
     finally:
-        train.make_loss = original
+        recipe.make_loss = original
     found = {"steps": args.steps, "loss_per_image": losses[:args.steps],
              "training_batch_rates_first_steps": {k: v[:args.steps] for k, v in rates.items()},
              "weight_grad_norms": grads}

@@ -45,7 +45,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 import snnbp
-from snnbp import data, evaluate, runs, runtime, train
+from snnbp import data, evaluate, recipe, runs, runtime, train
 from snnbp.depth import wake
 from snnbp.record import INPUT, layer_name
 
@@ -95,6 +95,13 @@ def batch_of(train_set, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.stack([x for x, _ in pairs]), torch.tensor([int(y) for _, y in pairs])
 
 
+def batch_at(train_set, trained: torch.Tensor, seed: int, step: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and labels of step ``step`` (0-based): a fixed permutation of ``trained`` per pass."""
+    pass_, start = order(len(trained), seed, step, batch)
+    shuffled = trained[torch.randperm(len(trained), generator=torch.Generator().manual_seed(seed * 7919 + pass_))]
+    return batch_of(train_set, shuffled[start:start + batch])
+
+
 def loader_of(dataset, indices: torch.Tensor) -> DataLoader:
     """A fixed-order loader over ``dataset[indices]`` for the library's evaluation."""
     return DataLoader(Subset(dataset, indices.tolist()), batch_size=50, shuffle=False)
@@ -117,7 +124,7 @@ def main() -> None:
     perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed))
     held_out, trained = perm[-args.validation:], perm[:-args.validation]
     batch = config.batch_size
-    optimizer, loss_fn = train.make_optimizer(net, config), train.make_loss(config)
+    optimizer, loss_fn = recipe.make_optimizer(net, config), recipe.make_loss(config)
     step = 0
     last = out / "last.pt"
     if last.exists():
@@ -141,10 +148,7 @@ def main() -> None:
     with (out / "steps.jsonl").open("a") as log:
         while step < args.steps:
             tic = time.perf_counter()
-            pass_, start = order(len(trained), args.seed, step, batch)
-            shuffled = trained[torch.randperm(len(trained), generator=torch.Generator().manual_seed(
-                args.seed * 7919 + pass_))]
-            x, y = batch_of(train_set, shuffled[start:start + batch])
+            x, y = batch_at(train_set, trained, args.seed, step, batch)
             torch.manual_seed(step_generator(args.seed, step))
             with snnbp.record(net) as rec:
                 output = net(x)
@@ -172,7 +176,7 @@ def main() -> None:
                       f"rates {' '.join(f'{v:.3f}' for v in row['rates'].values())} {row['seconds']:.1f}s",
                       flush=True)
             if step % args.val_every == 0 or step == args.steps:
-                acc = train.evaluate_accuracy(net, loader_of(train_set, held_out), device="cpu", seed=12345)
+                acc = evaluate.evaluate_accuracy(net, loader_of(train_set, held_out), device="cpu", seed=12345)
                 _append_csv(out / "validation.csv", {"step": step, "images": step * batch, "val_acc": acc})
                 print(f"step {step}: validation accuracy {acc:.4f}", flush=True)
             if step % args.checkpoint_every == 0 or step == args.steps:

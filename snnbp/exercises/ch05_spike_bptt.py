@@ -56,7 +56,7 @@ def _autograd_loss_grad(output: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 register(
     "mse_sum_grad", reference=_autograd_loss_grad, cases=_loss_cases,
-    compare=measured("autograd of snnbp.train.SummedSquaredError", 1e-5, 1e-6),
+    compare=measured("autograd of snnbp.recipe.SummedSquaredError", 1e-5, 1e-6),
     hint=("differentiate each squared term: d/do (o - y)**2 = 2 (o - y), with y the one-hot target. A SUM over "
           "the batch gives every sample this gradient in full; dividing by B is the mean's gradient, "
           "B times smaller."),
