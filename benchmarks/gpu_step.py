@@ -135,7 +135,7 @@ def table(args, rows: list[dict], check: dict, device_name: str) -> str:
 
 def main(argv=None) -> None:
     from snnbp import cli
-    from snnbp.models import NAMES
+    from snnbp.tables import NAMES
 
     count, positive = cli.count_arg, cli.positive_arg
     parser = cli.ArgumentParser(prog="benchmarks/gpu.sh", description=__doc__.split("\n")[0])

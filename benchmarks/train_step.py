@@ -252,7 +252,7 @@ def markdown(machine: dict, table: list[dict]) -> str:
 def _grid_cell(text: str) -> list[tuple[str, int]]:
     """``--grid`` cell ``MODEL:T[,T...]`` -> ``[(model, T), ...]`` (argparse ``type=``)."""
     from snnbp import cli
-    from snnbp.models import NAMES
+    from snnbp.tables import NAMES
 
     model, _, steps = text.partition(":")
     try:
@@ -283,7 +283,7 @@ def _device(text: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     from snnbp import cli
-    from snnbp.models import NAMES
+    from snnbp.tables import NAMES
 
     count = cli.count_arg
     parser = cli.ArgumentParser(prog="python benchmarks/train_step.py", description=__doc__.split("\n")[0])

@@ -12,7 +12,7 @@ import importlib
 
 from . import data, layers, models, neurons, presets, surrogate, tables
 from .encoding import PoissonEncoder, poisson_encode
-from .models import build
+from .models import Network, build
 from .neurons import IF, LIF
 from .record import Recording, record
 
@@ -21,13 +21,19 @@ __version__ = "0.1.0"
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
 _LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime",
-         "display", "simulation", "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
+         "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
 
-__all__ = ["LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording", "build",
+# The top-level API (README, 'The library in ten names'): each name also has its home module
+# (snnbp.models.build, snnbp.train.fit, snnbp.runs.load_run, ...), of which this package is the face.
+_API_LAZY = {"fit": "train", "load_run": "runs"}
+
+__all__ = ["build", "Network", "fit", "load_run", "LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording",
            "models", "tables", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]
 
 
 def __getattr__(name: str):
+    if name in _API_LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_API_LAZY[name]}"), name)
     if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'snnbp' has no attribute {name!r}")

@@ -6,7 +6,7 @@ multiply-accumulates, and an energy estimate (:func:`analyse`).
     python -m snnbp.evaluate RUN_DIR        # writes RUN_DIR/evaluation.json and PNG plots
 
 A run folder is read through :mod:`snnbp.runs` (its ``config.json`` and a checkpoint, safely); the
-plots are the figures of :func:`snnbp.plots.evaluation`, saved by :func:`snnbp.display.save`.
+plots are the figures of :func:`snnbp.plots.evaluation`, saved by :func:`snnbp.plots.save`.
 
 **Accuracy vs time steps.** Nothing in the network feeds back and the forward pass does not look
 ahead, so the first :math:`t` steps of a :math:`T`-step run are exactly a :math:`t`-step run. The
@@ -55,7 +55,7 @@ from .record import INPUT, capture, layer_name, spike_rate
 from .runs import load_run  # a run folder's network and checkpoint (read through snnbp.runs)
 
 __all__ = ["evaluate_accuracy", "firing_rates", "measure", "HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",
-           "load_run", "plot", "main"]
+           "plot", "main"]
 
 EVALUATION = "evaluation.json"      # what evaluate_run writes into the run folder, beside the plots
 
@@ -275,12 +275,12 @@ def evaluate_run(run_dir: str | os.PathLike, *, root: str | os.PathLike | None =
 
 def plot(result: dict, folder: str | os.PathLike) -> list[Path]:
     """Write the figures of :func:`snnbp.plots.evaluation` (accuracy vs time steps, firing rates,
-    operations) into ``folder`` as ``<name>.png`` files, through :func:`snnbp.display.save`, and
+    operations) into ``folder`` as ``<name>.png`` files, through :func:`snnbp.plots.save`, and
     return their paths. Drawing is :mod:`snnbp.plots`' job; this picks the files."""
-    from . import display, plots
+    from . import plots
 
     folder = Path(folder)
-    return [display.save(fig, folder / f"{name}.png") for name, fig in plots.evaluation(result).items()]
+    return [plots.save(fig, folder / f"{name}.png") for name, fig in plots.evaluation(result).items()]
 
 
 def _parser() -> argparse.ArgumentParser:

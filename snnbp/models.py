@@ -48,10 +48,9 @@ from .neurons import IF, LIF, neuron_class
 from .record import layer_name
 
 # the tables and their entries live in snnbp.tables (presets reads their families); re-exported here
-from .tables import FC, NAMES, TABLES, Block, Conv, FCBlock, Pool, Table, entry
+from .tables import FC, TABLES, Block, Conv, FCBlock, Pool, Table, entry
 
-__all__ = ["Table", "TABLES", "NAMES", "SHORTCUTS", "Conv", "Pool", "FC", "Block", "FCBlock", "entry",
-           "build", "custom", "plain_twin", "Network", "NoShortcut"]
+__all__ = ["SHORTCUTS", "build", "custom", "plain_twin", "Network", "NoShortcut"]
 
 SHORTCUTS = ("conv", "subsample", "identity", "none")
 

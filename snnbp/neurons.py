@@ -52,11 +52,10 @@ from torch import nn
 
 from . import kernels, validate
 from . import surrogate as _surrogate
-from .kernels import lif_scan as lif_fused
 from .surrogate import DEFAULT, leak_correction_factor
 
 __all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name", "neuron_names",
-           "leak_correction_factor", "lif_step", "lif_reference", "lif_fused"]
+           "lif_step", "lif_reference"]
 
 RESETS = ("zero", "subtract")
 BACKENDS = ("fused", "reference")

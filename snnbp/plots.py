@@ -2,7 +2,8 @@ r"""The book's figures, all plotly: a membrane-potential explorer, spike rasters
 surrogate derivatives, training curves, per-layer bars and the figures of an evaluation. Chapters
 call these; they never copy plotting code. Every function returns a
 :class:`plotly.graph_objects.Figure` and computes nothing a figure does not need: neurons are run
-by :mod:`snnbp.simulation`, and showing or saving a figure is :mod:`snnbp.display`'s job.
+by ``snnbp/_simulation.py``, and showing or saving a figure by ``snnbp/_display.py`` (private
+modules: this one is their public face).
 
 Two kinds of interactivity:
 
@@ -17,8 +18,8 @@ Two kinds of interactivity:
   executes notebooks without a front end, and a widget would be frozen into a dead snapshot.
 
 Re-exported here, so that ``plots.X`` keeps working: :func:`show`, :func:`to_html`,
-:func:`is_live`, :func:`save`, :data:`LOOKUP_JS` (from :mod:`snnbp.display`) and :func:`simulate`,
-:func:`fi_rates` (from :mod:`snnbp.simulation`).
+:func:`is_live`, :func:`save`, :data:`LOOKUP_JS` (written in ``_display.py``) and :func:`simulate`,
+:func:`fi_rates` (written in ``_simulation.py``).
 
 Used from chapter 02 (``book/02_lif_neuron``: the membrane explorer) on, in every chapter.
 """
@@ -31,10 +32,10 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from . import validate
-from .display import LOOKUP_JS, SHOW_ELSEWHERE, is_live, save, show, to_html  # noqa: F401 (re-exported)
+from ._display import LOOKUP_JS, SHOW_ELSEWHERE, is_live, save, show, to_html  # noqa: F401 (exported here)
+from ._simulation import as_current, as_currents, fi_rates, simulate
 from .neurons import RESETS
 from .record import INPUT
-from .simulation import as_current, as_currents, fi_rates, simulate
 
 __all__ = ["show", "to_html", "is_live", "save", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",

@@ -306,8 +306,8 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     naming the file and what to do (damaged, not snnbp's, written by a newer snnbp)."""
     from . import __version__
     from .data import NAMES as DATASETS
-    from .models import NAMES as MODELS
     from .presets import NAMES as PRESETS
+    from .tables import NAMES as MODELS
 
     config, path = _config_file(Path(run_dir)), Path(run_dir) / CONFIG
     written = (config.get("versions") or {}).get("snnbp", "an unknown version")

@@ -33,8 +33,8 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     from .data import NAMES as DATASETS
-    from .models import NAMES as MODELS
     from .presets import NAMES as PRESETS
+    from .tables import NAMES as MODELS
 
     count, positive = cli.count_arg, cli.positive_arg
     p = cli.ArgumentParser(

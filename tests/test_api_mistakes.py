@@ -19,8 +19,9 @@ from torch.utils.data import DataLoader, TensorDataset
 import snnbp
 from snnbp import evaluate, kernels, layers, neurons, presets, train
 from snnbp.encoding import DirectEncoder
-from snnbp.models import FC, custom
+from snnbp.models import custom
 from snnbp.neurons import LIFSettings
+from snnbp.tables import FC
 
 torch.manual_seed(0)
 IMAGES = torch.rand(6, 1, 8, 8)                   # digits-shaped, in [0, 1]

@@ -1,4 +1,4 @@
-"""Mistakes a notebook reader makes with snnbp.plots (and snnbp.display behind it) and snnbp.bridge
+"""Mistakes a notebook reader makes with snnbp.plots (and snnbp._display behind it) and snnbp.bridge
 (issue 22): each gets a clear error or warning that names the argument and the fix; the "ok" rows must
 keep working, so that an over-strict check shows too. Rows: ``(name, call, expect, kind, words)``, see
 conftest's ``mistake``."""
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import bridge, display, plots
+from snnbp import _display, bridge, plots
 
 SPIKES = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])   # [T = 4, N = 3]
 LAYERS = {"lif1": torch.bernoulli(torch.full((4, 2, 5), 0.3))}                              # [T, B = 2, 5]
@@ -62,7 +62,7 @@ def _recording():
 def _show_in_notebook():
     """What a kernel (Jupyter, Colab, a book build) sees: the HTML, and no warning."""
     shown = []
-    with mock.patch.object(display, "_in_notebook", return_value=True), \
+    with mock.patch.object(_display, "_in_notebook", return_value=True), \
             mock.patch("IPython.display.display", side_effect=shown.append):
         plots.show(plots.raster(SPIKES))
     assert len(shown) == 1 and "Plotly.newPlot" in shown[0].data

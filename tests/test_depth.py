@@ -7,7 +7,7 @@ import torch
 
 import snnbp
 from snnbp import depth, models
-from snnbp.models import FC
+from snnbp.tables import FC
 
 
 def chain(layers=3, weight=0.6):

@@ -143,7 +143,7 @@ def test_a_run_saved_before_a_preset_changed_is_rebuilt_as_it_was_trained(tmp_pa
     path.write_text(json.dumps(dict(cfg, preset=old)))
     ckpt = runs.load_checkpoint(tmp_path / "last.pt")          # its checkpoint saved the same settings
     torch.save(dict(ckpt, config=old), tmp_path / "last.pt")
-    model, _ = evaluate.load_run(tmp_path, checkpoint="last")
+    model, _ = runs.load_run(tmp_path, checkpoint="last")
     assert isinstance(model.encoder, snnbp.PoissonEncoder)
     assert model.config.surrogate == "paper" and model.config.reset == "zero"
     seen, fit = [], train.fit

@@ -48,8 +48,8 @@ def test_time_batched_keeps_the_memory_layout():
     torch.testing.assert_close(y, TimeBatched(conv)(x))
 
 
-@pytest.mark.parametrize("layers,dataset", [([8, "A", snnbp.models.Block(8, stride=2)], "cifar10"),
-                                            ([snnbp.models.Conv(4, kernel=5, padding=2), "A", 6, "A"], "mnist")])
+@pytest.mark.parametrize("layers,dataset", [([8, "A", snnbp.tables.Block(8, stride=2)], "cifar10"),
+                                            ([snnbp.tables.Conv(4, kernel=5, padding=2), "A", 6, "A"], "mnist")])
 def test_network_runs_channels_last_on_the_cpu_with_the_same_maths(layers, dataset):
     """The speed switch: the encoded input is laid out channels-last once, every convolution after it
     keeps that layout, and it computes the same maths as the plain layout. (An input with one

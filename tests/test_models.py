@@ -6,14 +6,14 @@ import torch.nn.functional as F
 from torch import nn
 
 import snnbp
-from snnbp import models
+from snnbp import models, tables
 from snnbp.layers import Residual, Subsample, TimeBatched, TimeFixedDropout
 from snnbp.neurons import LIF
 
 SHAPES = {"digits": (1, 8), "mnist": (1, 28), "svhn": (3, 32), "cifar10": (3, 32)}
-PAIRS = [(m, d) for m in models.NAMES for d in ("digits", "mnist", "cifar10") if not (m == "vgg11" and d == "digits")]
+PAIRS = [(m, d) for m in tables.NAMES for d in ("digits", "mnist", "cifar10") if not (m == "vgg11" and d == "digits")]
 
-# The networks' layer tables, written out again here (not read from snnbp.models.TABLES), in this
+# The networks' layer tables, written out again here (not read from snnbp.tables.TABLES), in this
 # file's own grammar: ("conv", out, kernel, padding) is a stride-1 convolution + LIF; "A" 2x2 average
 # pooling + IF; ("fc", out) a fully connected layer + LIF; ("block", out, stride, shortcut) a residual
 # block (3x3 conv stride 1 + LIF, 3x3 conv with the stride + shortcut, LIF); ("fcblock", width, shortcut)
@@ -81,7 +81,7 @@ def numel(shapes):
 
 
 def test_hand_tables_cover_every_model():
-    assert set(HAND_TABLES) == set(models.NAMES)
+    assert set(HAND_TABLES) == set(tables.NAMES)
 
 
 def test_confirmed_tables_have_the_papers_weight_counts():
@@ -106,8 +106,8 @@ def test_confirmed_tables_have_the_papers_weight_counts():
 
 
 def test_unconfirmed_tables_are_marked():
-    assert {n for n, t in models.TABLES.items() if t.confirmed} == {"lenet", "vgg9", "resnet11"}
-    assert all("not" in t.source for n, t in models.TABLES.items() if not t.confirmed)
+    assert {n for n, t in tables.TABLES.items() if t.confirmed} == {"lenet", "vgg9", "resnet11"}
+    assert all("not" in t.source for n, t in tables.TABLES.items() if not t.confirmed)
 
 
 @pytest.mark.parametrize("name, dataset", PAIRS)
@@ -314,11 +314,11 @@ def test_init_gain_scales_the_weights():
 
 def test_old_and_named_table_spellings_build_the_same_network():
     old = [("conv", 8, 5, 2), "A", ("block", 8, 2, "subsample"), ("fc", 16), ("fcblock", 16, "none")]
-    new = [models.Conv(8, kernel=5, padding=2), models.Pool(), models.Block(8, stride=2, shortcut="subsample"),
-           models.FC(16), models.FCBlock(16, "none")]
-    assert [models.entry(item) for item in old] == new
-    assert models.entry(("conv", 8, 3, 0, 2)) == models.Conv(8, kernel=3, stride=2, padding=0)
-    assert models.entry(64) == models.Conv(64) and models.entry("A") == models.Pool()
+    new = [tables.Conv(8, kernel=5, padding=2), tables.Pool(), tables.Block(8, stride=2, shortcut="subsample"),
+           tables.FC(16), tables.FCBlock(16, "none")]
+    assert [tables.entry(item) for item in old] == new
+    assert tables.entry(("conv", 8, 3, 0, 2)) == tables.Conv(8, kernel=3, stride=2, padding=0)
+    assert tables.entry(64) == tables.Conv(64) and tables.entry("A") == tables.Pool()
     torch.manual_seed(0)
     a = models.custom(old, "digits", like="vgg9")
     torch.manual_seed(0)
@@ -374,7 +374,7 @@ def test_network_from_a_table_and_an_input_shape_without_a_dataset():
     """The torchvision way: layers, input shape and classes; the same weights as through custom."""
     config = snnbp.presets.get("paper", "mlp", "digits").replace(timesteps=5)
     torch.manual_seed(0)
-    net = models.Network([models.FC(16)], in_shape=(2, 4, 4), classes=3, config=config)
+    net = models.Network([tables.FC(16)], in_shape=(2, 4, 4), classes=3, config=config)
     assert net.dataset is None and net.name == "custom" and (net.info.channels, net.info.size) == (2, 4)
     assert [tuple(p.shape) for p in net.parameters()] == [(16, 2 * 4 * 4), (3, 16)]
     assert net(torch.rand(6, 2, 4, 4)).shape == (6, 3)
@@ -383,7 +383,7 @@ def test_network_from_a_table_and_an_input_shape_without_a_dataset():
     with pytest.raises(ValueError, match=r"= \[B, 2, 4, 4\] for this network"):
         net(torch.rand(2, 4, 4))
     torch.manual_seed(0)
-    same = models.Network(models.TABLES["mlp"], (1, 8, 8), 10, config, name="mlp", dataset="digits")
+    same = models.Network(tables.TABLES["mlp"], (1, 8, 8), 10, config, name="mlp", dataset="digits")
     torch.manual_seed(0)
     built = models.build("mlp", "digits", timesteps=5)
     assert same.dataset == "digits" and same.info == built.info
@@ -394,7 +394,7 @@ def test_network_from_a_table_and_an_input_shape_without_a_dataset():
 def test_network_refuses_a_bad_input_shape(in_shape):
     config = snnbp.presets.get("paper", "mlp", "digits")
     with pytest.raises(ValueError, match=r"in_shape must be the shape \(C, H, W\).*H == W"):
-        models.Network([models.FC(4)], in_shape, 10, config)
+        models.Network([tables.FC(4)], in_shape, 10, config)
 
 
 def test_pooling_below_one_pixel_names_the_input_shape_without_a_dataset():

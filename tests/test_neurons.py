@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from snnbp import IF, LIF, surrogate
-from snnbp.neurons import leak_correction_factor
+from snnbp.surrogate import leak_correction_factor
 
 
 def constant(value, steps=16, shape=(1,)):

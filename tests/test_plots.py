@@ -1,4 +1,4 @@
-"""snnbp.plots (and snnbp.display, snnbp.simulation behind it): each figure carries the values a formula or
+"""snnbp.plots (and snnbp/_display.py, _simulation.py behind it): each figure carries the values a formula or
 a hand count gives; the HTML draws itself without a kernel; save writes pages and PNG images."""
 import json
 

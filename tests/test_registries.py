@@ -11,23 +11,23 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import data, kernels, models, presets, results, surrogate, tables, train
+from snnbp import data, kernels, presets, results, surrogate, tables, train
 from snnbp.neurons import LIF
 
 PRESET_FIELDS = {f.name for f in dataclasses.fields(presets.Preset)}
 # what each of the authors' scripts fixes (book/method.md, 'Training'): the preset fields a family sets,
 # the learning rate and the batch together, and the schedule with them
 SCRIPT_FIELDS = {"script", "lr", "batch_size", "epochs", "milestones", "dropout", "init"}
-PAIRS = [(p, m, d) for p in presets.NAMES for m in models.TABLES for d in data.DATASETS]
+PAIRS = [(p, m, d) for p in presets.NAMES for m in tables.TABLES for d in data.DATASETS]
 
 
 def test_every_tables_family_has_the_papers_values():
-    for name, table in models.TABLES.items():
+    for name, table in tables.TABLES.items():
         assert table.family in presets.SCRIPTS, (name, table.family)
     for family, values in presets.SCRIPTS.items():
         assert set(values) == SCRIPT_FIELDS, family
     assert presets.FAMILIES == {name: t.family for name, t in tables.TABLES.items()}
-    assert models.TABLES is tables.TABLES and models.Table is tables.Table      # one registry, re-exported
+    assert tables.TABLES is tables.TABLES and tables.Table is tables.Table      # one registry, re-exported
 
 
 @pytest.mark.parametrize("preset, model, dataset", PAIRS)
@@ -36,7 +36,7 @@ def test_every_preset_resolves_for_every_model_and_dataset(preset, model, datase
     assert (p.name, p.model, p.dataset) == (preset, model, dataset)
     record = data.info(dataset)
     assert (p.augment, p.rate_scale) == (record.augment, record.rate_scale)      # how the data are presented
-    script = presets.SCRIPTS[models.TABLES[model].family]
+    script = presets.SCRIPTS[tables.TABLES[model].family]
     if preset == "paper":                       # the script's values together, or a CPU's sizes where named
         sized = presets.NOT_IN_THE_PAPER.get(dataset, {})
         assert all(getattr(p, k) == sized.get(k, v) for k, v in script.items() if k != "script")
@@ -68,7 +68,7 @@ def test_every_dataset_record_has_what_data_results_and_presets_need(tmp_path):
 
 def test_the_papers_results_name_known_models_and_datasets():
     for row in results.PAPER:
-        assert row["model"] in models.TABLES and row["dataset"] in data.DATASETS, row
+        assert row["model"] in tables.TABLES and row["dataset"] in data.DATASETS, row
         assert presets.get("paper", row["model"], row["dataset"]).model == row["model"]
 
 
@@ -109,7 +109,7 @@ def read_toy(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
 TOY = data.DatasetInfo(
     "toy", 1, 6, 3, label="Toy (6x6)", train_size=24,
     files=lambda root: {split: [root / "toy" / f"{split}.npz"] for split in data.SPLITS}, reader=read_toy)
-TOY_TABLE = models.Table((models.Conv(4), "A", models.FC(8)), False, "not in the paper: a toy", family="vgg")
+TOY_TABLE = tables.Table((tables.Conv(4), "A", tables.FC(8)), False, "not in the paper: a toy", family="vgg")
 
 
 def write_toy(root: Path) -> None:

@@ -31,12 +31,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import validate
-from ..checking import STATUSES, Wrong
 from . import _core, deep_dropout, lif_poisson, surrogate_gradient
 from ._core import Assignment, Outcome, Question, run, verdict
 
 __all__ = ["ASSIGNMENTS", "NAMES", "get", "check", "Outcomes", "respond", "Assignment", "Question", "Outcome",
-           "Wrong", "STATUSES", "run", "verdict"]
+           "run", "verdict"]
 
 ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (
     lif_poisson.ASSIGNMENT, surrogate_gradient.ASSIGNMENT, deep_dropout.ASSIGNMENT)}

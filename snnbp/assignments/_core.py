@@ -32,10 +32,10 @@ from typing import Any
 
 import torch
 
-from ..checking import STATUSES, Verdict, classify, decode, encode, generator
+from ..checking import Verdict, classify, decode, encode, generator
 from ..exercises import Exercise
 
-__all__ = ["Question", "Assignment", "Outcome", "STATUSES", "run", "respond", "verdict", "outcome",
+__all__ = ["Question", "Assignment", "Outcome", "run", "respond", "verdict", "outcome",
            "question_generator",
            "draw_seed", "draw_float", "draw_int"]
 

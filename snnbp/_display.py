@@ -1,6 +1,6 @@
 r"""Showing and saving the figures of :mod:`snnbp.plots`: the plumbing between a plotly figure
 and a notebook, a static web page or a file. The figures themselves are in :mod:`snnbp.plots`,
-which re-exports every name here (``plots.show``, ``plots.to_html``, ...).
+the public home of every name here (``plots.show``, ``plots.to_html``, ...): this module is private.
 
 * **Kernel-free HTML** (the static book, Jupyter, Colab, VS Code). :func:`to_html` turns a
   figure into an HTML fragment that draws itself; :func:`show` displays it. A figure whose

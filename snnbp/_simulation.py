@@ -2,7 +2,7 @@ r"""LIF neurons driven by a given input current, run with :class:`snnbp.LIF` its
 the neuron figures of :mod:`snnbp.plots` draw (membrane traces, f-I curves). Nothing here is a
 second neuron model: every step is :meth:`snnbp.LIF.step` or :meth:`snnbp.LIF.forward`.
 
-:func:`simulate` and :func:`fi_rates` are re-exported by :mod:`snnbp.plots`
+A private module: :func:`simulate` and :func:`fi_rates` are public as :mod:`snnbp.plots`'s
 (``plots.simulate``, ``plots.fi_rates``), where the chapters call them.
 
 Taught in chapter 02 (``book/02_lif_neuron``).
