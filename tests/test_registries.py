@@ -27,7 +27,6 @@ def test_every_tables_family_has_the_papers_values():
     for family, values in presets.SCRIPTS.items():
         assert set(values) == SCRIPT_FIELDS, family
     assert presets.FAMILIES == {name: t.family for name, t in tables.TABLES.items()}
-    assert tables.TABLES is tables.TABLES and tables.Table is tables.Table      # one registry, re-exported
 
 
 @pytest.mark.parametrize("preset, model, dataset", PAIRS)
