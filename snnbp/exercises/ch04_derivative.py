@@ -7,8 +7,7 @@ import math
 import torch
 
 from ..checking import generator
-from ..neurons import leak_correction_factor
-from ..surrogate import FastSigmoid
+from ..surrogate import FastSigmoid, leak_correction_factor
 from . import _framework
 from ._framework import Case, measured
 

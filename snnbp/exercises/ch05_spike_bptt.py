@@ -47,7 +47,7 @@ register(
 
 def _autograd_loss_grad(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Autograd of the library's ``SummedSquaredError`` with respect to the output."""
-    from ..train import SummedSquaredError
+    from ..recipe import SummedSquaredError
 
     output = output.detach().clone().requires_grad_()
     SummedSquaredError("sum")(output, labels).backward()
