@@ -80,13 +80,17 @@ class Recording:
     """
 
     def __init__(self, *, membranes: bool = False) -> None:
-        self.membranes_kept = membranes
-        state = _State(membranes)
+        state = self._state = _State(membranes)
         self.counts: dict[str, float] = _Layers("counts", state)
         state.counts = self.counts                 # a cycle of the small counts dict only, no tensors
         self.spikes: dict[str, torch.Tensor] = _Layers("spikes", state)
         self.membranes: dict[str, torch.Tensor] = _Layers("membranes", state)
         self.neuron_steps: dict[str, int] = _Layers("neuron_steps", state)
+
+    @property
+    def membranes_kept(self) -> bool:
+        """Whether the membranes are recorded (``record(net, membranes=True)``)."""
+        return self._state.membranes_kept
 
     def _recorded(self, what: str) -> None:
         if not self.counts:
