@@ -33,8 +33,7 @@ from snnbp.recipe import make_loss, make_optimizer
 model, T = sys.argv[1], int(sys.argv[2])
 torch.manual_seed(0)
 net = snnbp.build(model, "mnist" if model == "lenet" else "cifar10", timesteps=T).train()
-i = net.info
-x, y = torch.rand(16, i.channels, i.size, i.size) * 2 - 1, torch.randint(0, 10, (16,))
+x, y = torch.rand(16, *net.in_shape) * 2 - 1, torch.randint(0, 10, (16,))
 loss_fn, opt = make_loss(net.config), make_optimizer(net, net.config)
 def step():
     opt.zero_grad(); loss_fn(net(x), y).backward(); opt.step()

@@ -39,7 +39,7 @@ def run_variant(args) -> dict:
     import torch
 
     import snnbp.train
-    from snnbp import bridge
+    from snnbp import snntorch_twin
 
     device = args.device
     cuda = device.startswith("cuda")
@@ -47,7 +47,7 @@ def run_variant(args) -> dict:
     net, images, labels = _setup(args.model, args.timesteps, args.batch, device, spiking=args.impl != "ann")
     loss_fn, optimizer = snnbp.recipe.make_loss(net.config), snnbp.recipe.make_optimizer(net, net.config)
     if args.impl == "snntorch":
-        twin = bridge.to_snntorch(net)
+        twin = snntorch_twin.to_snntorch(net)
         model, prepare = twin, net.encode
     else:
         model, prepare = net, (lambda x: x)
@@ -84,10 +84,10 @@ def run_variant(args) -> dict:
 
 def run_check(args) -> dict:
     """snnbp and the twin on the same input spikes: spike mismatches and output difference (fp32)."""
-    from snnbp import bridge
+    from snnbp import snntorch_twin
 
     net, images, _ = _setup(args.model, args.timesteps, args.batch, args.device)
-    result = bridge.compare(net, net.encode(images), seed=1)
+    result = snntorch_twin.compare(net, net.encode(images), seed=1)
     return {"mismatched": result.mismatched, "spikes": result.spikes, "max_output_diff": result.max_output_diff}
 
 

@@ -4,7 +4,7 @@ One step (forward, backward, SGD step) of ``snnbp.build(model, dataset, preset="
 timesteps=T)`` at batch B under ``torch.profiler``, grouped by what a reader can change:
 
 * ``convolution``: the convolutions and linear layers, forward and backward (the dense floor);
-* ``neuron scan``: the LIF/IF layers' time loop (``snnbp.kernels``), forward and backward;
+* ``neuron scan``: the LIF/IF layers' time loop (``snnbp.fused_scan``), forward and backward;
 * ``dropout``, ``pooling``: their forward and backward;
 * ``other``: the rest of the step (encoding, loss, readout, optimiser, autograd bookkeeping).
 
@@ -31,7 +31,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 import snnbp
 import snnbp.tables
-from snnbp import runtime
+from snnbp import memory
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,15 +57,14 @@ def _group(module: torch.nn.Module) -> str:
 def profile_step(model: str, dataset: str, timesteps: int, batch: int, warmup: int) -> dict:
     torch.manual_seed(0)
     net = snnbp.build(model, dataset, preset="paper", timesteps=timesteps).train()
-    info = net.info
-    images = torch.rand(batch, info.channels, info.size, info.size)
-    labels = torch.randint(0, info.classes, (batch,))
+    images = torch.rand(batch, *net.in_shape)
+    labels = torch.randint(0, net.classes, (batch,))
     optimiser = torch.optim.SGD(net.parameters(), lr=1e-3, weight_decay=5e-4)
 
     def step():
         optimiser.zero_grad()
         out = net(images)
-        loss = ((out - torch.nn.functional.one_hot(labels, info.classes).float()) ** 2).sum() / 2
+        loss = ((out - torch.nn.functional.one_hot(labels, net.classes).float()) ** 2).sum() / 2
         loss.backward()
         optimiser.step()
 
@@ -113,7 +112,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write (default: print only)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    runtime.reuse_freed_memory()
+    memory.reuse_freed_memory()
     load = os.getloadavg()[0]
     result = profile_step(args.model, args.dataset, args.timesteps, args.batch, args.warmup)
     result["load_before_after"] = [load, os.getloadavg()[0]]

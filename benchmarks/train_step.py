@@ -4,7 +4,7 @@ For each model and number of time steps T, three implementations run the same ne
 batch of random images with the preset's loss and optimiser:
 
 * ``snnbp``: ``snnbp.build(model, dataset, timesteps=T)`` called as users call it, ``net(images)``;
-* ``snntorch``: :func:`snnbp.bridge.to_snntorch` of that network (``snntorch.Leaky`` in a
+* ``snntorch``: :func:`snnbp.snntorch_twin.to_snntorch` of that network (``snntorch.Leaky`` in a
   per-time-step loop, same weights), fed ``net.encode(images)``;
 * ``ann``: the ANN twin (``spiking=False``, same weight shapes) at batch B; its step time times T
   is the dense-compute floor: what the convolutions alone cost over T steps.
@@ -57,11 +57,10 @@ def _setup(model: str, timesteps: int, batch: int, device: str, spiking: bool = 
     torch.manual_seed(seed)
     dataset = DATASET.get(model, "cifar10")
     net = snnbp.build(model, dataset, timesteps=timesteps, spiking=spiking).to(device).train()
-    info = net.info
-    images = (torch.rand(batch, info.channels, info.size, info.size, device=device) * 2 - 1)
+    images = (torch.rand(batch, *net.in_shape, device=device) * 2 - 1)
     if dataset == "mnist":
         images = images.abs()
-    labels = torch.randint(0, info.classes, (batch,), device=device)
+    labels = torch.randint(0, net.classes, (batch,), device=device)
     return net, images, labels
 
 
@@ -69,12 +68,12 @@ def run_check(args) -> dict:
     """Same spikes and outputs from snnbp and its snnTorch twin (train mode, same dropout masks)."""
     import torch
 
-    from snnbp import bridge
+    from snnbp import snntorch_twin
 
     torch.set_num_threads(args.threads)
     net, images, _ = _setup(args.model, args.timesteps, args.batch, args.device)
     spikes = net.encode(images)
-    result = bridge.compare(net, spikes, bridge.to_snntorch(net), seed=1)
+    result = snntorch_twin.compare(net, spikes, snntorch_twin.to_snntorch(net), seed=1)
     return {"layers": result.layers, "spikes": result.spikes, "mismatched": result.mismatched,
             "max_output_diff": result.max_output_diff, "equal": result.equal}
 
@@ -83,19 +82,19 @@ def run_timing(args) -> dict:
     """Median wall time of full training steps of one implementation, and its peak memory."""
     import torch
 
-    import snnbp.runtime
+    import snnbp.memory
     import snnbp.train
-    from snnbp import bridge
+    from snnbp import snntorch_twin
 
     torch.set_num_threads(args.threads)
     if args.allocator == "reuse":
-        snnbp.runtime.reuse_freed_memory()            # as python -m snnbp.train does on the CPU, for every impl
+        snnbp.memory.reuse_freed_memory()            # as python -m snnbp.train does on the CPU, for every impl
     cuda = args.device.startswith("cuda")
     net, images, labels = _setup(args.model, args.timesteps, args.batch, args.device,
                                  spiking=args.impl != "ann")
     loss_fn, optimizer = snnbp.recipe.make_loss(net.config), snnbp.recipe.make_optimizer(net, net.config)
     if args.impl == "snntorch":
-        twin = bridge.to_snntorch(net)
+        twin = snntorch_twin.to_snntorch(net)
         forward = lambda: twin(net.encode(images))    # noqa: E731 - the same encoder as snnbp's
     else:
         forward = lambda: net(images)                 # noqa: E731
@@ -225,7 +224,7 @@ def markdown(machine: dict, table: list[dict]) -> str:
              f"{machine['warmup']} warm-up"
              + (f", in each of {machine['rounds']} interleaved rounds (fresh processes)" if machine.get("rounds", 1) > 1
                 else "")
-             + {"reuse": "; every process with snnbp.runtime.reuse_freed_memory()",
+             + {"reuse": "; every process with snnbp.memory.reuse_freed_memory()",
                 "default": "; glibc's default allocator settings"}.get(machine.get("allocator"), "")
              + f". Machine: {machine['cpu']} ({machine['cpu_count']} CPUs), "
              f"torch {machine['torch']}, snnTorch {machine['snntorch']}, snnbp {machine['snnbp']} "
@@ -299,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=count(0), default=1)
     parser.add_argument("--repeats", type=count(1), default=3)
     parser.add_argument("--allocator", choices=("reuse", "default"), default="reuse",
-                        help="reuse: every timed process calls snnbp.runtime.reuse_freed_memory() first, as "
+                        help="reuse: every timed process calls snnbp.memory.reuse_freed_memory() first, as "
                              "python -m snnbp.train does on the CPU; default: glibc as it comes")
     parser.add_argument("--rounds", type=count(1), default=1,
                         help="run the implementations this many times in turn, each in a fresh process, "

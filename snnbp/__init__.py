@@ -3,7 +3,7 @@ Panda, Srinivasan & Roy (Frontiers in Neuroscience 2020), as a small textbook li
 
 Introduced in chapter 01 (``book/01_preface``); each module's docstring names the chapter that
 teaches it: neurons (02), encoding (03), surrogate (04), layers (05-07, 10), models and tables (06, 07),
-kernels (10), bridge (11). Each dataset is one record in :data:`snnbp.data.DATASETS`, each network
+fused_scan (10), snntorch_twin (11). Each dataset is one record in :data:`snnbp.data.DATASETS`, each network
 one table in :data:`snnbp.tables.TABLES`; the rest of the library reads them.
 """
 from __future__ import annotations
@@ -14,14 +14,14 @@ from . import data, layers, models, neurons, presets, surrogate, tables
 from .encoding import PoissonEncoder, poisson_encode
 from .models import Network, build
 from .neurons import IF, LIF
-from .record import Recording, record
+from .recording import Recording, record
 
 __version__ = "0.1.0"
 
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
-_LAZY = ("train", "depth", "evaluate", "results", "plots", "exercises", "bridge", "grade", "assignments", "runtime",
-         "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
+_LAZY = ("train", "wakeup", "evaluate", "results", "plots", "exercises", "snntorch_twin", "grade", "assignments",
+         "memory", "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
 
 # The top-level API (README, 'The library in ten names'): each name also has its home module
 # (snnbp.models.build, snnbp.train.fit, snnbp.runs.load_run, ...), of which this package is the face.

@@ -51,7 +51,7 @@ from torch import nn
 from . import cli, distributed, runs, validate
 from .encoding import DirectEncoder
 from .layers import output_membrane
-from .record import INPUT, capture, layer_name, spike_rate
+from .recording import INPUT, capture, layer_name, spike_rate
 from .runs import load_run  # a run folder's network and checkpoint (read through snnbp.runs)
 
 __all__ = ["evaluate_accuracy", "firing_rates", "measure", "HOROWITZ_45NM", "weight_layers", "synaptic_ops", "dense_macs", "analyse", "evaluate_run",

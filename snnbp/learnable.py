@@ -13,7 +13,7 @@ loop a leak or a threshold computed from an ``nn.Parameter``:
   gives :math:`\partial s/\partial V_{th} = -\partial s/\partial H` (:func:`snnbp.surrogate.spike`);
   with reset by subtraction the reset's :math:`-V_{th} s` adds its own term.
 
-Both run on the reference loop (the fused scan declines tensor settings, :func:`snnbp.kernels.supports`),
+Both run on the reference loop (the fused scan declines tensor settings, :func:`snnbp.fused_scan.supports`),
 which autograd differentiates, so their parameters train in :func:`snnbp.train.fit` beside the
 weights (the same optimiser, weight decay included). Use them in a network with
 ``snnbp.build(model, dataset, neuron="learnable_leak")``: every hidden LIF layer (not the pooling

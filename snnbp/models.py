@@ -37,7 +37,6 @@ Taught in chapter 06 (``book/06_deep_vgg``) and chapter 07 (``book/07_residual``
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
 
 import torch
 from torch import nn
@@ -45,7 +44,7 @@ from torch import nn
 from . import data, encoding, presets, validate
 from .layers import Flatten, LastStep, OutputIntegrator, Residual, Subsample, TimeBatched, TimeFixedDropout
 from .neurons import IF, LIF, neuron_class
-from .record import layer_name
+from .recording import layer_name
 
 # the tables and their entries live in snnbp.tables (presets reads their families); re-exported here
 from .tables import FC, TABLES, Block, Conv, FCBlock, Pool, Table, entry
@@ -89,7 +88,7 @@ class _Builder:
 
     def __init__(self, net: "Network"):
         self.net, self.layers = net, OrderedDict()
-        self.channels, self.size, self.flat = net.info.channels, net.info.size, None
+        (self.channels, self.size, _), self.flat = net.in_shape, None
         self.weights = self.pools = self.blocks = 0           # layers so far, by kind: for the names
 
     def add(self, item) -> None:
@@ -161,8 +160,10 @@ class Network(nn.Module):
     r"""A spiking network (or its ANN twin) built from a layer table, the input's shape, the number
     of classes and a :class:`~snnbp.presets.Preset`, the torchvision way:
     ``Network(layers, in_shape=(C, H, W), classes=K, config=preset)``. :func:`build` and
-    :func:`custom` make one for a named dataset (then ``net.dataset`` names it); built directly,
-    ``dataset`` is optional and ``net.info`` describes the input (``H == W``).
+    :func:`custom` make one for a named dataset: they read the image shape and class count from
+    the dataset's record, and ``net.dataset`` keeps its name for messages and run folders; the
+    network itself reads nothing else from a dataset. Built directly, ``dataset`` is optional;
+    ``net.in_shape`` (``(C, H, W)``, ``H == W``) and ``net.classes`` describe what it takes.
 
     Spiking: images ``[B, C, H, W]`` -> Poisson spikes ``[T, B, C, H, W]`` (``encoding="direct"``:
     the image at every step) -> :meth:`run`: hidden layers ``features`` -> output layer ``classifier``
@@ -212,8 +213,7 @@ class Network(nn.Module):
         channels, size = _square_shape(in_shape)
         self.name, self.dataset, self.config = name, dataset, config
         self.spiking = validate.flag("spiking", spiking)
-        base = data.info(dataset) if dataset is not None else data.DatasetInfo(f"{channels}x{size}x{size}", 1, 1, 1)
-        self.info = replace(base, channels=channels, size=size, classes=validate.count("classes", classes))
+        self.in_shape, self.classes = (channels, size, size), validate.count("classes", classes)
         self.backend = validate.choice("backend", backend, ("fused", "reference"))
         self.shortcuts = validate.flag("shortcuts", shortcuts)
         self.channels_last = None if channels_last is None else validate.flag("channels_last", channels_last)
@@ -226,7 +226,7 @@ class Network(nn.Module):
             builder.add(item)
         features = builder.features()
         self.features = nn.Sequential(builder.layers)
-        self.classifier = TimeBatched(nn.Linear(features, self.info.classes, bias=False))
+        self.classifier = TimeBatched(nn.Linear(features, self.classes, bias=False))
         self.readout = OutputIntegrator(config.leak, config.detach_leak) if spiking else LastStep()
         self._convolutional = any(isinstance(m, nn.Conv2d) for m in self.features.modules())
         self._init_weights(config.init)
@@ -235,12 +235,12 @@ class Network(nn.Module):
         """How error messages name the input: the dataset, else the image shape."""
         if self.dataset is not None:
             return f"on dataset {self.dataset!r}"
-        return f"on {self.info.channels}x{self.info.size}x{self.info.size} input"
+        return "on {}x{}x{} input".format(*self.in_shape)
 
     def layer_names(self) -> list[str]:
         """The names :func:`snnbp.record` gives this network's spiking layers (every LIF and IF),
         input side first, e.g. ``['lif1', 'if1', ..., 'block1.neuron1', ...]``; none for an ANN twin.
-        :func:`snnbp.record.layer_name` gives any module's or parameter's short name."""
+        :func:`snnbp.recording.layer_name` gives any module's or parameter's short name."""
         return [layer_name(name) for name, module in self.named_modules() if isinstance(module, LIF)]
 
     # -- construction -----------------------------------------------------------------------
@@ -299,7 +299,7 @@ class Network(nn.Module):
         network's images (``B >= 1``) without NaN or inf, on the device of the weights (not
         ``meta``), in the dtype of the weights (a float64 or integer batch is converted); values
         outside [-1, 1] warn (see :mod:`snnbp.validate`)."""
-        c, s = self.info.channels, self.info.size
+        c, s, _ = self.in_shape
         named = self.dataset is not None
         on = f"{self.name!r}" + (f" on {self.dataset!r}" if named else "")
         validate.tensor("x", x)

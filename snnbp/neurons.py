@@ -23,9 +23,9 @@ the gradient arriving at the spike output is multiplied at every step by :math:`
 (:func:`leak_correction_factor`).
 
 Two implementations give the same numbers: ``backend="fused"`` (default) runs the whole time
-loop in one autograd node with a hand-written backward (:mod:`snnbp.kernels`);
+loop in one autograd node with a hand-written backward (:mod:`snnbp.fused_scan`);
 ``backend="reference"`` is :func:`lif_reference`, which autograd differentiates, kept to test the
-fused one against (and run for settings the fused scan does not support, :func:`snnbp.kernels.supports`).
+fused one against (and run for settings the fused scan does not support, :func:`snnbp.fused_scan.supports`).
 
 The neuron's contract, for a subclass (a new neuron overrides one method):
 
@@ -50,7 +50,7 @@ from dataclasses import FrozenInstanceError, dataclass, fields, replace
 import torch
 from torch import nn
 
-from . import kernels, validate
+from . import fused_scan, validate
 from . import surrogate as _surrogate
 from .surrogate import DEFAULT, leak_correction_factor
 
@@ -281,7 +281,7 @@ class LIF(nn.Module):
             (True for ``"paper"``, as in the authors' scripts, False for the others).
         backend: ``"fused"`` (one autograd node for all T steps) or ``"reference"`` (per-step autograd).
             The fused backend runs the reference loop, silently, for settings the fused scan does not
-            support (:func:`snnbp.kernels.supports` says why: e.g. a tensor leak) and for a class
+            support (:func:`snnbp.fused_scan.supports` says why: e.g. a tensor leak) and for a class
             whose equations are not LIF's (:attr:`fused` False).
 
     A subclass changes the neuron by overriding one method: :meth:`dynamics` for settings computed
@@ -342,7 +342,7 @@ class LIF(nn.Module):
         self.membrane: torch.Tensor | None = None
         self.spikes: torch.Tensor | None = None
 
-    #: Whether the fused scan (:mod:`snnbp.kernels`) computes this class's equations: True for
+    #: Whether the fused scan (:mod:`snnbp.fused_scan`) computes this class's equations: True for
     #: LIF and IF; set to False for a subclass that overrides :meth:`charge`, :meth:`fire` or
     #: :meth:`reset_and_leak` (unless its own class body sets it: only where the scan computes the
     #: same thing).
@@ -385,8 +385,8 @@ class LIF(nn.Module):
         if not current.is_floating_point():
             current = validate.as_float("current", current)
         p = as_settings(self.dynamics(), f"what {type(self).__name__}.dynamics() returns")
-        if self.backend == "fused" and self.fused and kernels.supports(p) is None:
-            spikes, membrane = kernels.scan_unchecked(current, p, self.record)
+        if self.backend == "fused" and self.fused and fused_scan.supports(p) is None:
+            spikes, membrane = fused_scan.scan_unchecked(current, p, self.record)
         else:
             spikes, membrane = _reference(current, p, self.step_equations)
         if self.record:

@@ -35,7 +35,7 @@ from . import validate
 from ._display import LOOKUP_JS, SHOW_ELSEWHERE, is_live, save, show, to_html  # noqa: F401 (exported here)
 from ._simulation import as_current, as_currents, fi_rates, simulate
 from .neurons import RESETS
-from .record import INPUT
+from .recording import INPUT
 
 __all__ = ["show", "to_html", "is_live", "save", "LOOKUP_JS", "simulate", "membrane_trace", "membrane_explorer",
            "live_membrane_explorer", "raster", "rasters", "spike_movie", "fi_rates", "fi_curve", "lines",
@@ -602,7 +602,7 @@ def history(rows: Sequence[Mapping], *, title: str = "training"):
 
 def probe(result, *, title: str = "firing rate per layer against T", floor: float = 1e-5,
           subtitle: str | None = None):
-    """A :class:`snnbp.depth.Probe` drawn: left, each layer's firing rate against the number of time
+    """A :class:`snnbp.wakeup.Probe` drawn: left, each layer's firing rate against the number of time
     steps T (log scale; a silent layer is drawn at ``floor``); right, each weight layer's gradient
     norm against T (zero drawn at ``floor``). The T axes tick at the probed T. ``subtitle`` (a
     second line under the title) says by default where silent layers are drawn. Checked:
@@ -610,15 +610,15 @@ def probe(result, *, title: str = "firing rate per layer against T", floor: floa
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from .depth import Probe
+    from .wakeup import Probe
 
-    validate.instance("result", result, Probe, "a snnbp.depth.Probe", "draw one probe at a time, plots.probe("
-                      "probes[name])" if isinstance(result, Mapping) else "what snnbp.depth.probe(...) returns")
+    validate.instance("result", result, Probe, "a snnbp.wakeup.Probe", "draw one probe at a time, plots.probe("
+                      "probes[name])" if isinstance(result, Mapping) else "what snnbp.wakeup.probe(...) returns")
     floor = validate.positive("floor", floor)
     steps = list(result.timesteps)
     if not steps or any(t not in result.rates or t not in result.grads for t in steps):
         raise ValueError(f"result holds no measurement for some T of result.timesteps = {steps}: "
-                         f"draw what snnbp.depth.probe returned")
+                         f"draw what snnbp.wakeup.probe returned")
     fig = make_subplots(rows=1, cols=2, subplot_titles=["spikes per neuron per step",
                                                         "weight-gradient norm"])
     layers = [k for k in result.rates[steps[0]] if k != INPUT]

@@ -64,7 +64,7 @@ class Preset:
     the paper's method.
     Network: ``init`` (``"he"``: N(0, sqrt(2/fan_in)); ``"resnet"``: N(0, sqrt(1/fan_in))), ``init_gain``
     (a factor on that standard deviation, 1 in the paper), ``init_rate`` (0 in the paper; > 0: not the
-    paper's method, :func:`snnbp.train.fit` first wakes the network with :func:`snnbp.depth.wake` so
+    paper's method, :func:`snnbp.train.fit` first wakes the network with :func:`snnbp.wakeup.wake` so
     that every LIF layer fires at that rate on the first training batch), ``dropout``.
     Training: ``loss`` (``"mse_sum"``: summed squared error of V_out(T)/T against one-hot;
     ``"cross_entropy"``), optimiser, learning-rate schedule, batch size, epochs, augmentation."""

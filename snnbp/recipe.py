@@ -2,7 +2,7 @@ r"""The loss, optimiser and learning-rate schedule a :class:`~snnbp.presets.Pres
 function each (book/method.md, 'The loss' and 'Optimiser and learning-rate schedule').
 
 :mod:`snnbp.train` uses them for every step;
-:mod:`snnbp.depth` uses the loss to probe gradients without importing the training loop.
+:mod:`snnbp.wakeup` uses the loss to probe gradients without importing the training loop.
 
 Taught in chapter 05 (``book/05_spike_bptt``: the paper's loss and learning rate).
 """

@@ -39,14 +39,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed, runs, runtime, validate
+from . import distributed, memory, runs, validate
 from .cli import progress
-from .depth import wake
 from .distributed import resolve_device
 from .evaluate import measure
 from .presets import Preset
 from .recipe import make_loss, make_optimizer, make_scheduler, stretch_cosine
 from .runs import LAST, refuse_existing_run
+from .wakeup import wake
 
 __all__ = ["fit", "train_epoch", "seed_everything", "TrainingDiverged"]
 
@@ -127,7 +127,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
             ``last.pt`` is missing or damaged, from ``last.prev.pt``, with a warning.
         amp: bf16 autocast on CUDA (ignored on the CPU).
         seed: seed every global RNG before training (not when resuming: the checkpoint's states win).
-        reuse_memory: on the CPU, switch on :func:`snnbp.runtime.reuse_freed_memory` for the rest
+        reuse_memory: on the CPU, switch on :func:`snnbp.memory.reuse_freed_memory` for the rest
             of the process (faster steps; the process keeps its peak memory). Off by default, so a
             notebook kernel keeps its memory only when asked; ``python -m snnbp.train`` turns it on.
             ``config.json`` records the setting.
@@ -142,7 +142,7 @@ def fit(model: nn.Module, train_loader: Iterable, test_loader: Iterable, config:
     if out is not None and not resume:
         refuse_existing_run(out)
     device = resolve_device(device)
-    kept_memory = runtime.reuse_freed_memory() if reuse_memory and device.type == "cpu" else None
+    kept_memory = memory.reuse_freed_memory() if reuse_memory and device.type == "cpu" else None
     if seed is not None and not resume:
         seed_everything(seed + distributed.rank())
     net.to(device)
@@ -200,7 +200,7 @@ def _fit_arguments(model, config, epochs, train_loader, test_loader, seed) -> tu
 
 
 def _wake(net: nn.Module, config: Preset, train_loader) -> None:
-    """``config.init_rate > 0`` (not the paper's method): :func:`snnbp.depth.wake` on the first
+    """``config.init_rate > 0`` (not the paper's method): :func:`snnbp.wakeup.wake` on the first
     training batch, drawn without moving the loader's shuffling state; the gains go to config.json."""
     generator = getattr(train_loader, "generator", None)
     state = generator.get_state() if generator is not None else None

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--neuron", choices=tuple(neuron_names()), help="hidden layers' neuron (preset's if not given: "
                    "lif; the learnable ones are not the paper's method)")
     p.add_argument("--init-rate", type=cli.rate_arg(), help="not the paper's method: wake every layer to "
-                   "this firing rate on the first training batch before training (snnbp.depth.wake)")
+                   "this firing rate on the first training batch before training (snnbp.wakeup.wake)")
     p.add_argument("--subset", type=count(1), help="train on a fixed random subset of N >= 1 images")
     p.add_argument("--test-subset", type=count(1), help="test on a fixed random subset of M >= 1 images")
     p.add_argument("--data-root", help="data folder (default $SNNBP_DATA, else ~/.cache/snnbp/data)")

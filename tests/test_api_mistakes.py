@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import snnbp
-from snnbp import evaluate, kernels, layers, neurons, presets, train
+from snnbp import evaluate, fused_scan, layers, neurons, presets, train
 from snnbp.encoding import DirectEncoder
 from snnbp.models import custom
 from snnbp.neurons import LIFSettings
@@ -156,7 +156,7 @@ ROWS = [
      ("p", "LIFSettings")),
     ("lif_reference settings a name", lambda: neurons.lif_reference(CURRENT, "paper"), E, TypeError,
      ("p", "LIFSettings")),
-    ("lif_scan settings a name", lambda: kernels.lif_scan(CURRENT, "paper"), E, TypeError,
+    ("lif_scan settings a name", lambda: fused_scan.lif_scan(CURRENT, "paper"), E, TypeError,
      ("settings", "LIFSettings", "leak")),
     ("LIF settings replaced by LIFSettings", lambda: build_then("settings", LIFSettings(leak=0.5, threshold=0.8))(
         CURRENT), OK),
@@ -195,7 +195,7 @@ ROWS = [
         torch.zeros(0, 2, 3)), E, ValueError, ("current", "empty")),
     ("LIF step on empty tensors", lambda: snnbp.LIF().step(torch.zeros(0), torch.zeros(0)), E, ValueError,
      ("current", "empty")),
-    ("lif_scan zero time steps", lambda: kernels.lif_scan(torch.zeros(0, 3), LIFSettings()), E, ValueError,
+    ("lif_scan zero time steps", lambda: fused_scan.lif_scan(torch.zeros(0, 3), LIFSettings()), E, ValueError,
      ("current", "empty", "T >= 1")),
     ("lif_reference zero time steps", lambda: neurons.lif_reference(torch.zeros(0, 3), LIFSettings()), E, ValueError,
      ("current", "empty")),
@@ -220,7 +220,7 @@ ROWS = [
     ("LIF (unchecked values) meta current", lambda: then(snnbp.LIF(), "check_input", False)(META), E, ValueError,
      ("current", "meta")),
     ("LIF step meta tensors", lambda: snnbp.LIF().step(META[0], META[0]), E, ValueError, ("meta",)),
-    ("lif_scan meta current", lambda: kernels.lif_scan(META, LIFSettings()), E, ValueError, ("current", "meta")),
+    ("lif_scan meta current", lambda: fused_scan.lif_scan(META, LIFSettings()), E, ValueError, ("current", "meta")),
     ("encode meta images", lambda: snnbp.poisson_encode(IMAGES.to("meta"), 3), E, ValueError, ("x", "meta")),
     ("PoissonEncoder meta images", lambda: snnbp.PoissonEncoder(3)(IMAGES.to("meta")), E, ValueError, ("x", "meta")),
     ("net meta images", lambda: net()(IMAGES.to("meta")), E, ValueError, ("x", "meta")),

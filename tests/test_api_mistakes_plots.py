@@ -1,4 +1,4 @@
-"""Mistakes a notebook reader makes with snnbp.plots (and snnbp._display behind it) and snnbp.bridge
+"""Mistakes a notebook reader makes with snnbp.plots (and snnbp._display behind it) and snnbp.snntorch_twin
 (issue 22): each gets a clear error or warning that names the argument and the fix; the "ok" rows must
 keep working, so that an over-strict check shows too. Rows: ``(name, call, expect, kind, words)``, see
 conftest's ``mistake``."""
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import _display, bridge, plots
+from snnbp import _display, plots, snntorch_twin
 
 SPIKES = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])   # [T = 4, N = 3]
 LAYERS = {"lif1": torch.bernoulli(torch.full((4, 2, 5), 0.3))}                              # [T, B = 2, 5]
@@ -38,18 +38,18 @@ def _encoded(net, batch: int = 2) -> torch.Tensor:
 
 def _compare_double():
     net = snnbp.build("mlp", "digits", timesteps=4).eval().double()
-    result = bridge.compare(net, _encoded(net))
+    result = snntorch_twin.compare(net, _encoded(net))
     assert result.mismatched == 0 and result.spikes > 0, str(result)
 
 
 def _compare_int_spikes():
     net = _net()
-    assert bridge.compare(net, _encoded(net).to(torch.int8)).mismatched == 0
+    assert snntorch_twin.compare(net, _encoded(net).to(torch.int8)).mismatched == 0
 
 
 def _compare_direct_input():
     net = _net("modern")        # direct encoding: analog input at every step (reset by subtraction, so
-    assert bridge.compare(net, _encoded(net)).spikes > 0    # snnTorch may differ: see bridge's docstring)
+    assert snntorch_twin.compare(net, _encoded(net)).spikes > 0    # snnTorch may differ: see bridge's docstring)
 
 
 def _recording():
@@ -191,36 +191,36 @@ ROWS = [
                                                                       "firing_rates": {}}), "error", ValueError,
      ("result", "'layers'", "snnbp.evaluate.analyse")),
     # -- bridge -----------------------------------------------------------------------------------------
-    ("bridge: compare given images", lambda: bridge.compare(_net(), _images()), "error", ValueError,
+    ("bridge: compare given images", lambda: snntorch_twin.compare(_net(), _images()), "error", ValueError,
      ("spikes", "[T, B, C, H, W]", "net.encode(images)")),
     ("bridge: compare given images repeated over T",
-     lambda: bridge.compare(_net(), _images().expand(4, -1, -1, -1, -1)), "error", ValueError,
+     lambda: snntorch_twin.compare(_net(), _images().expand(4, -1, -1, -1, -1)), "error", ValueError,
      ("spikes", "-1/0/1", "net.encode(images)")),
-    ("bridge: compare, spikes of another size", lambda: bridge.compare(_net(), torch.zeros(4, 2, 3, 32, 32)),
+    ("bridge: compare, spikes of another size", lambda: snntorch_twin.compare(_net(), torch.zeros(4, 2, 3, 32, 32)),
      "error", ValueError, ("spikes", "[T, B, 1, 8, 8]", "net.encode(images)")),
-    ("bridge: compare an ANN twin", lambda: bridge.compare(_net(spiking=False), _encoded(_net())), "error",
+    ("bridge: compare an ANN twin", lambda: snntorch_twin.compare(_net(spiking=False), _encoded(_net())), "error",
      ValueError, ("net", "ANN twin", "spiking=True")),
-    ("bridge: compare an nn.Sequential", lambda: bridge.compare(torch.nn.Sequential(torch.nn.Linear(2, 2)),
+    ("bridge: compare an nn.Sequential", lambda: snntorch_twin.compare(torch.nn.Sequential(torch.nn.Linear(2, 2)),
                                                                  _encoded(_net())), "error", TypeError,
      ("net", "Sequential", "snnbp.build")),
-    ("bridge: twin is the net", lambda: bridge.compare(_net(), _encoded(_net()), twin=_net()), "error", TypeError,
+    ("bridge: twin is the net", lambda: snntorch_twin.compare(_net(), _encoded(_net()), twin=_net()), "error", TypeError,
      ("twin", "to_snntorch(net)")),
     ("bridge: twin of another net",
-     lambda: bridge.compare(_net(), _encoded(_net()), twin=bridge.to_snntorch(snnbp.build("mlp", "digits"))),
+     lambda: snntorch_twin.compare(_net(), _encoded(_net()), twin=snntorch_twin.to_snntorch(snnbp.build("mlp", "digits"))),
      "error", ValueError, ("twin", "another network", "to_snntorch(net)")),
-    ("bridge: gradients='yes'", lambda: bridge.compare(_net(), _encoded(_net()), gradients="yes"), "error",
+    ("bridge: gradients='yes'", lambda: snntorch_twin.compare(_net(), _encoded(_net()), gradients="yes"), "error",
      TypeError, ("gradients", "True or False")),
-    ("bridge: to_snntorch of an ANN twin", lambda: bridge.to_snntorch(_net(spiking=False)), "error", ValueError,
+    ("bridge: to_snntorch of an ANN twin", lambda: snntorch_twin.to_snntorch(_net(spiking=False)), "error", ValueError,
      ("ANN twin", "spiking=True")),
-    ("bridge: leaky_run leak 2", lambda: bridge.leaky_run(torch.rand(5, 3), 2.0), "error", ValueError,
+    ("bridge: leaky_run leak 2", lambda: snntorch_twin.leaky_run(torch.rand(5, 3), 2.0), "error", ValueError,
      ("leak", "(0, 1]")),
-    ("bridge: leaky_run threshold -1", lambda: bridge.leaky_run(torch.rand(5, 3), 0.9, -1.0), "error", ValueError,
+    ("bridge: leaky_run threshold -1", lambda: snntorch_twin.leaky_run(torch.rand(5, 3), 0.9, -1.0), "error", ValueError,
      ("threshold", "> 0")),
-    ("bridge: leaky_run unknown reset", lambda: bridge.leaky_run(torch.rand(5, 3), 0.9, 1.0, "hard"), "error",
+    ("bridge: leaky_run unknown reset", lambda: snntorch_twin.leaky_run(torch.rand(5, 3), 0.9, 1.0, "hard"), "error",
      ValueError, ("reset", "'subtract'")),
-    ("bridge: leaky_run a list", lambda: bridge.leaky_run([[0.1]], 0.9), "error", TypeError,
+    ("bridge: leaky_run a list", lambda: snntorch_twin.leaky_run([[0.1]], 0.9), "error", TypeError,
      ("current", "torch.as_tensor")),
-    ("bridge: leaky_run empty", lambda: bridge.leaky_run(torch.zeros(0, 3), 0.9), "error", ValueError,
+    ("bridge: leaky_run empty", lambda: snntorch_twin.leaky_run(torch.zeros(0, 3), 0.9), "error", ValueError,
      ("current", "empty")),
     # -- must keep working -------------------------------------------------------------------------------
     ("ok: raster of [T, 1]", lambda: plots.raster(torch.tensor([[1.0], [0.0], [1.0]])), "ok", None, ()),
@@ -255,9 +255,9 @@ ROWS = [
     ("bridge ok: compare on a net moved with .double()", _compare_double, "ok", None, ()),
     ("bridge ok: compare int8 spikes", _compare_int_spikes, "ok", None, ()),
     ("bridge ok: compare direct (analog) input", _compare_direct_input, "ok", None, ()),
-    ("bridge ok: compare batch 1, another T", lambda: bridge.compare(_net(), _encoded(_net(), 1)[:2]), "ok", None,
+    ("bridge ok: compare batch 1, another T", lambda: snntorch_twin.compare(_net(), _encoded(_net(), 1)[:2]), "ok", None,
      ()),
-    ("bridge ok: leaky_run of int currents", lambda: bridge.leaky_run(torch.ones(4, 2, dtype=torch.int64), 1.0),
+    ("bridge ok: leaky_run of int currents", lambda: snntorch_twin.leaky_run(torch.ones(4, 2, dtype=torch.int64), 1.0),
      "ok", None, ()),
 ]
 

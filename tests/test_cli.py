@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from snnbp import cli, distributed, evaluate, results, runs, runtime, train_cli
+from snnbp import cli, distributed, evaluate, memory, results, runs, train_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_step  # noqa: E402
@@ -38,8 +38,8 @@ TINY = ["--timesteps", "3", "--subset", "128", "--test-subset", "64", "--batch-s
 
 @pytest.fixture(autouse=True)
 def keep_the_allocator(monkeypatch):
-    """The command line switches on runtime.reuse_freed_memory(); not in the test process."""
-    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: True)
+    """The command line switches on memory.reuse_freed_memory(); not in the test process."""
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: True)
 
 
 @pytest.fixture(scope="module")
@@ -440,8 +440,8 @@ def test_no_module_both_checks_values_and_handles_signals_or_exit_codes():
         if "signal" in imported or policy:
             handles[path.relative_to(package).as_posix()] = policy
     assert set(handles) == {"cli.py"}, handles
-    core = ["neurons", "kernels", "surrogate", "models", "layers", "tables", "encoding", "presets", "data",
-            "record", "learnable", "validate"]
+    core = ["neurons", "fused_scan", "surrogate", "models", "layers", "tables", "encoding", "presets", "data",
+            "recording", "learnable", "validate"]
     for name in core:
         tree = ast.parse((package / f"{name}.py").read_text())
         relative = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1

@@ -5,7 +5,7 @@ The cause of a compiled step that ran ~100x slower than eager on the CPU (benchm
 ``float(tensor)`` threshold helper, and compiled the scan's helper functions once per layer shape,
 leak and threshold, still recompiling in the second and third training steps. The scan is now a
 custom operator for the spike-only surrogates (torch.ops.snnbp.lif_scan: the compiled network is one
-graph) and a ``torch.compiler.disable``-d autograd function for the others (snnbp.kernels).
+graph) and a ``torch.compiler.disable``-d autograd function for the others (snnbp.fused_scan).
 """
 import pytest
 import torch

@@ -8,14 +8,14 @@ import torch
 from torch import nn
 
 import snnbp
-from snnbp import data, evaluate, runs, runtime, train, train_cli
+from snnbp import data, evaluate, memory, runs, train, train_cli
 from snnbp.layers import output_membrane
 
 
 @pytest.fixture(autouse=True)
 def keep_the_allocator(monkeypatch):
-    """The command line switches on runtime.reuse_freed_memory(); not in the test process."""
-    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: True)
+    """The command line switches on memory.reuse_freed_memory(); not in the test process."""
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: True)
 
 
 def test_conv_fan_out_by_hand_5x5_padding_2():

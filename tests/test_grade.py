@@ -17,8 +17,8 @@ import torch
 
 from snnbp import assignments, grade
 from snnbp.assignments._core import question_generator
-from snnbp.checking import decode, encode
 from snnbp.neurons import LIF
+from snnbp.verdicts import decode, encode
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, RELEASE = ROOT / "assignments" / "source", ROOT / "assignments" / "release"

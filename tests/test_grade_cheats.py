@@ -23,13 +23,13 @@ CHEATS = {
     "import hook": f'''import sys, json, importlib.abc, importlib.util
 class _Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path, target=None):
-        if name.startswith(("snnbp.assignments", "snnbp.checking", "snnbp.grade")):
+        if name.startswith(("snnbp.assignments", "snnbp.verdicts", "snnbp.grade")):
             return importlib.util.spec_from_loader(name, self, is_package=True)
     def create_module(self, spec): return None
     def exec_module(self, module):
         module.__getattr__ = lambda attr: (lambda *args, **kwargs: {FORGED!r})
 sys.meta_path.insert(0, _Fake())
-for _name in [n for n in sys.modules if n.startswith(("snnbp.assignments", "snnbp.checking", "snnbp.grade"))]:
+for _name in [n for n in sys.modules if n.startswith(("snnbp.assignments", "snnbp.verdicts", "snnbp.grade"))]:
     del sys.modules[_name]''',
     # every comparison says "equal", and every answer is its first input
     "replaced comparisons": '''import builtins, math, numpy, torch

@@ -63,7 +63,7 @@ def test_network_runs_channels_last_on_the_cpu_with_the_same_maths(layers, datas
     with torch.no_grad():
         for p in net.parameters():
             p.copy_((p * 2 ** 10).round() / 2 ** 10)
-    x = torch.rand(2, net.info.channels, net.info.size, net.info.size)
+    x = torch.rand(2, *net.in_shape)
     layouts = []
     hook = lambda m, args, out: layouts.append(out.flatten(0, 1).is_contiguous(memory_format=torch.channels_last))  # noqa: E731
     handles = [m.register_forward_hook(hook) for m in net.modules()
@@ -78,7 +78,7 @@ def test_network_runs_channels_last_on_the_cpu_with_the_same_maths(layers, datas
     for h in handles:
         h.remove()
     n = len(layouts) // 2
-    first = 0 if net.info.channels > 1 else 1
+    first = 0 if net.in_shape[0] > 1 else 1
     assert all(layouts[first:n]) and not any(layouts[n:])
     assert torch.equal(results[0][0], results[1][0]) and results[0][0].abs().max() > 0
     for a, b in zip(results[0][1], results[1][1]):

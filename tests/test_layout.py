@@ -255,7 +255,7 @@ def _rows(epochs: int = 2) -> list[dict]:
 
 
 def _probe(steps=(8, 16)):
-    from snnbp.depth import Probe
+    from snnbp.wakeup import Probe
 
     return Probe(timesteps=list(steps), rates={t: {"input": 0.1, "lif1": 0.1, "lif8": 0.0} for t in steps},
                  grads={t: {"conv1": 1.0, "classifier": 2.0} for t in steps})

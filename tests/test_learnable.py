@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import LIF, data, kernels, neurons, presets, runs, train, train_cli
+from snnbp import LIF, data, fused_scan, neurons, presets, runs, train, train_cli
 from snnbp.learnable import LearnableLeakLIF, LearnableThresholdLIF
 from snnbp.neurons import LIFSettings
 
@@ -122,7 +122,7 @@ def test_live_values_read_and_set_the_parameters():
 
 def test_settings_take_a_tensor_threshold_of_one_value_only():
     p = LIFSettings(threshold=torch.tensor(0.5))
-    assert "threshold is a tensor" in kernels.supports(p)
+    assert "threshold is a tensor" in fused_scan.supports(p)
     with pytest.raises(ValueError, match="0-dimensional"):
         LIFSettings(threshold=torch.tensor([0.5, 0.6]))
     current = torch.rand(20, 2, 5)
@@ -146,7 +146,7 @@ def test_overriding_an_equation_changes_the_neuron_and_leaves_the_fused_scan():
     v, s, h = HalfCharge().step(torch.zeros(3), torch.ones(3))
     assert torch.equal(h, torch.full((3,), 0.5))
     with pytest.raises(TypeError, match="overrides LIF's equations"):
-        snnbp.bridge._leaky(HalfCharge())
+        snnbp.snntorch_twin._leaky(HalfCharge())
 
 
 def test_a_class_may_declare_that_the_scan_computes_it():
@@ -217,12 +217,12 @@ def test_the_snntorch_twin_gets_the_learnt_leak_and_threshold():
     pytest.importorskip("snntorch")
     leak, thr = LearnableLeakLIF(leak=0.9), LearnableThresholdLIF(threshold=0.5)
     leak.leak, thr.threshold = 0.7, 1.5
-    assert float(snnbp.bridge._leaky(leak).beta) == pytest.approx(0.7)
-    assert float(snnbp.bridge._leaky(thr).threshold) == pytest.approx(1.5)
+    assert float(snnbp.snntorch_twin._leaky(leak).beta) == pytest.approx(0.7)
+    assert float(snnbp.snntorch_twin._leaky(thr).threshold) == pytest.approx(1.5)
     net = snnbp.build("mlp", "digits", timesteps=12, neuron="learnable_threshold")
     net.features.lif1.threshold = 0.6
     x = torch.rand(3, 1, 8, 8)
-    comparison = snnbp.bridge.compare(net, net.encode(x))
+    comparison = snnbp.snntorch_twin.compare(net, net.encode(x))
     assert comparison.equal, comparison
 
 

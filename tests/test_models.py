@@ -375,7 +375,7 @@ def test_network_from_a_table_and_an_input_shape_without_a_dataset():
     config = snnbp.presets.get("paper", "mlp", "digits").replace(timesteps=5)
     torch.manual_seed(0)
     net = models.Network([tables.FC(16)], in_shape=(2, 4, 4), classes=3, config=config)
-    assert net.dataset is None and net.name == "custom" and (net.info.channels, net.info.size) == (2, 4)
+    assert net.dataset is None and net.name == "custom" and net.in_shape == (2, 4, 4) and net.classes == 3
     assert [tuple(p.shape) for p in net.parameters()] == [(16, 2 * 4 * 4), (3, 16)]
     assert net(torch.rand(6, 2, 4, 4)).shape == (6, 3)
     with pytest.raises(ValueError, match=r"x has 1 channels; 'custom' expects 2"):
@@ -386,7 +386,7 @@ def test_network_from_a_table_and_an_input_shape_without_a_dataset():
     same = models.Network(tables.TABLES["mlp"], (1, 8, 8), 10, config, name="mlp", dataset="digits")
     torch.manual_seed(0)
     built = models.build("mlp", "digits", timesteps=5)
-    assert same.dataset == "digits" and same.info == built.info
+    assert same.dataset == "digits" and (same.in_shape, same.classes) == (built.in_shape, built.classes)
     assert all(torch.equal(a, b) for a, b in zip(same.state_dict().values(), built.state_dict().values()))
 
 

@@ -88,3 +88,13 @@ def test_the_top_level_api_is_small_and_listed_in_the_readme():
     assert len(api) <= 12, api
     missing = [n for n in api if f"`snnbp.{n}`" not in readme]
     assert not missing, f"top-level names the README's API list does not give: {missing}"
+
+
+def test_snnbp_record_is_the_function_and_snnbp_recording_its_module():
+    """``snnbp.record`` once named both a module and the function it held; now each name is one thing."""
+    import types
+
+    import snnbp.recording
+    assert isinstance(snnbp.recording, types.ModuleType) and callable(snnbp.record)
+    assert snnbp.record is snnbp.recording.record and not isinstance(snnbp.record, types.ModuleType)
+    assert importlib.util.find_spec("snnbp.record") is None

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import IF, LIF, kernels, presets, surrogate
+from snnbp import IF, LIF, fused_scan, presets, surrogate
 from snnbp.learnable import LearnableLeakLIF
 from snnbp.neurons import LIFSettings, lif_reference
 
@@ -141,9 +141,9 @@ def test_a_registered_surrogate_works_by_name_end_to_end(registry):
 def test_an_unregistered_lying_surrogate_falls_back_to_the_reference_loop():
     """No TypeError from the fused backend: it declares the settings unsupported and LIF runs the reference."""
     settings = LIFSettings(surrogate=_BoxWithoutScale())
-    assert "spike_scale" in kernels.supports(settings)
+    assert "spike_scale" in fused_scan.supports(settings)
     with pytest.raises(ValueError, match="does not support.*spike_scale"):
-        kernels.lif_scan(torch.rand(4, 3, requires_grad=True), settings)
+        fused_scan.lif_scan(torch.rand(4, 3, requires_grad=True), settings)
     torch.manual_seed(0)
     current = torch.rand(12, 2, 6) * 0.6
     grads = []
@@ -156,7 +156,7 @@ def test_an_unregistered_lying_surrogate_falls_back_to_the_reference_loop():
 
 def test_every_registered_surrogate_is_supported_by_the_fused_scan():
     for name in surrogate.NAMES:
-        assert kernels.supports(LIFSettings(surrogate=name)) is None
+        assert fused_scan.supports(LIFSettings(surrogate=name)) is None
 
 
 # -- (3) surrogate instances through build: kept as the paper's rule, saved by name, rebuilt -------
@@ -210,7 +210,7 @@ def test_learnable_leak_gradient_equals_the_literal_loop(reset, detach_leak):
     current = torch.rand(25, 3, 8) * 0.5
     grad_out = torch.randn(25, 3, 8)
     neuron = LearnableLeakLIF(leak=0.9, threshold=0.8, reset=reset, surrogate="atan", detach_leak=detach_leak)
-    assert neuron.backend == "fused" and "leak is a tensor" in kernels.supports(neuron.dynamics())
+    assert neuron.backend == "fused" and "leak is a tensor" in fused_scan.supports(neuron.dynamics())
     x = current.clone().requires_grad_()
     spikes = neuron(x)
     (spikes * grad_out).sum().backward()
@@ -243,7 +243,7 @@ def test_a_tensor_leak_must_be_one_number():
 
 def test_fused_scan_refuses_a_tensor_leak_clearly():
     with pytest.raises(ValueError, match="leak is a tensor.*reference"):
-        kernels.lif_scan(torch.rand(4, 3), LIFSettings(leak=torch.tensor(0.9)))
+        fused_scan.lif_scan(torch.rand(4, 3), LIFSettings(leak=torch.tensor(0.9)))
     # the reference loop runs it, and a constant tensor leak gives the float leak's spikes
     current = torch.rand(30, 2, 5) * 0.5
     assert torch.equal(lif_reference(current, LIFSettings(leak=torch.tensor(0.9)))[0],
@@ -252,9 +252,9 @@ def test_fused_scan_refuses_a_tensor_leak_clearly():
 
 # -- the operator's argument list in one place; no import cycle ----------------------------------
 
-@pytest.mark.skipif(not kernels._HAS_CUSTOM_OP, reason="torch without torch.library.custom_op")
+@pytest.mark.skipif(not fused_scan._HAS_CUSTOM_OP, reason="torch without torch.library.custom_op")
 def test_the_operators_arguments_come_from_one_list():
-    names = [name for name, _ in kernels._OP_SETTINGS]
+    names = [name for name, _ in fused_scan._OP_SETTINGS]
     forward = [a.name for a in torch.ops.snnbp.lif_scan.default._schema.arguments]
     backward = [a.name for a in torch.ops.snnbp.lif_scan_backward.default._schema.arguments]
     assert forward == ["cur", *names, "needs_grad"] and backward == ["grad", "fired", "factor", *names]
@@ -273,5 +273,5 @@ def _imports(module: str) -> set[str]:
 
 
 def test_no_import_cycle_between_neurons_kernels_and_surrogate():
-    assert "neurons" not in _imports("kernels") and "neurons" not in _imports("surrogate")
-    assert "kernels" not in _imports("surrogate")
+    assert "neurons" not in _imports("fused_scan") and "neurons" not in _imports("surrogate")
+    assert "fused_scan" not in _imports("surrogate")

@@ -117,7 +117,7 @@ needs_snntorch = pytest.mark.skipif(importlib.util.find_spec("snntorch") is None
 
 
 def snntorch_run(current, beta, threshold, reset):
-    from snnbp.bridge import leaky_run
+    from snnbp.snntorch_twin import leaky_run
 
     return leaky_run(current, beta, threshold, reset)
 

@@ -59,3 +59,30 @@ def test_a_stopped_run_resumes_bit_for_bit(tmp_path):
     assert config["preset"]["name"] == "paper" and "wake_gains" not in config      # no wake-up
     assert json.loads((resumed / "config.json").read_text())["steps"] == 4
     assert (config["batch_size"], config["train_examples"]) == (16, 48)             # 4 steps of 16, 48 distinct
+
+
+def test_the_labelled_options_max_norm_and_surrogate(tmp_path):
+    """--max-norm K holds each weight's norm at most K times its initial norm (the oracle: the norms
+    of the same seeded build, times K; K = 0.5 puts every weight on its bound after the first step,
+    and weight decay alone moves it by about 2e-6 after that); --surrogate changes ds/dV only, and
+    the run says so."""
+    import snnbp
+    from snnbp import train
+    from snnbp.recording import layer_name
+
+    fake_mnist(tmp_path / "data", n_train=68, n_test=10)
+    out = tmp_path / "capped"
+    cmd = [sys.executable, str(SCRIPT), "--model", "vgg9", "--timesteps", "2", "--steps", "2",
+           "--data-root", str(tmp_path / "data"), "--out", str(out), "--validation", "20",
+           "--threads", "1", "--max-norm", "0.5", "--surrogate", "atan"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    train.seed_everything(0)
+    initial = {layer_name(n): float(w.norm()) for n, w in
+               snnbp.build("vgg9", "mnist", preset="paper", timesteps=2).named_parameters()}
+    final = torch.load(out / "last.pt", weights_only=True)["model"]
+    for name, w in final.items():
+        assert abs(float(w.norm()) - 0.5 * initial[layer_name(name)]) < 1e-4 * initial[layer_name(name)], name
+    assert sorted(log(out)[0]["capped"]) == sorted(initial)     # the first step: every weight (K < 1)
+    preset = json.loads((out / "config.json").read_text())["preset"]
+    assert (preset["surrogate"], preset["leak_correction"], preset["detach_leak"]) == ("atan", True, True)

@@ -253,7 +253,7 @@ def test_surrogates_plot_the_published_formulas():
 
 
 def test_probe_draws_the_probes_rates_and_gradients():
-    from snnbp.depth import Probe
+    from snnbp.wakeup import Probe
 
     probe = Probe(timesteps=[4, 16, 64],
                   rates={4: {"input": 0.3, "lif1": 0.2, "lif2": 0.0}, 16: {"input": 0.3, "lif1": 0.25, "lif2": 0.01},

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import data, kernels, presets, results, surrogate, tables, train
+from snnbp import data, fused_scan, presets, results, surrogate, tables, train
 from snnbp.neurons import LIF
 
 PRESET_FIELDS = {f.name for f in dataclasses.fields(presets.Preset)}
@@ -93,7 +93,7 @@ def test_every_surrogate_runs_on_both_backends(name):
         assert torch.equal(spikes, literal_lif(current.detach(), 0.9, 1.0)), backend
         (grads[backend],) = torch.autograd.grad((spikes * torch.arange(5.0)).sum(), current)
         assert torch.isfinite(grads[backend]).all() and grads[backend].abs().sum() > 0, backend
-    reason = kernels.supports(LIF(0.9, 1.0, "zero", name).dynamics())
+    reason = fused_scan.supports(LIF(0.9, 1.0, "zero", name).dynamics())
     assert reason is None or isinstance(reason, str)              # fused runs, or says why it falls back
     torch.testing.assert_close(grads["fused"], grads["reference"], rtol=1e-5, atol=1e-6)
 

@@ -1,6 +1,6 @@
 """The fast paths of the fused neuron scan give the reference path's spikes and gradients.
 
-The fused scan (snnbp.kernels._LIFScan) runs the time loop block by block over the neurons and
+The fused scan (snnbp.fused_scan._LIFScan) runs the time loop block by block over the neurons and
 has special backward paths for the spike-only surrogates (paper, straight-through). Every path is
 checked against the per-step autograd reference, with blocks smaller than the layer so that the
 block loop and a ragged last block are exercised.
@@ -10,7 +10,7 @@ import itertools
 import pytest
 import torch
 
-from snnbp import kernels
+from snnbp import fused_scan
 from snnbp.neurons import LIF, LIFSettings
 from snnbp.surrogate import NAMES
 
@@ -18,7 +18,7 @@ from snnbp.surrogate import NAMES
 @pytest.fixture(params=[None, 7, 64], ids=["one-block", "block7", "block64"])
 def block(request, monkeypatch):
     if request.param is not None:
-        monkeypatch.setattr(kernels, "CPU_BLOCK", request.param)
+        monkeypatch.setattr(fused_scan, "CPU_BLOCK", request.param)
     return request.param
 
 
@@ -64,8 +64,8 @@ def test_if_neuron_and_broadcast_gradient(block, surrogate):
 
 @pytest.mark.parametrize("width,size", [(1, 4), (10, 4), (12, 4), (5, 100)])
 def test_blocks_cover_every_neuron_once(monkeypatch, width, size):
-    monkeypatch.setattr(kernels, "CPU_BLOCK", size)
-    blocks = kernels._blocks(width, torch.device("cpu"))
+    monkeypatch.setattr(fused_scan, "CPU_BLOCK", size)
+    blocks = fused_scan._blocks(width, torch.device("cpu"))
     assert all(b.stop - b.start <= size for b in blocks)
     covered = torch.zeros(width, dtype=torch.int)
     for b in blocks:
@@ -86,14 +86,14 @@ def test_no_grad_forward_saves_nothing_extra(monkeypatch, surrogate):
     """Without gradients the scan neither computes NG nor keeps the membrane; with them it saves the
     spikes as booleans, NG, and the membrane only for a surrogate that needs it."""
     calls = []
-    real = kernels.leak_correction_factor
-    monkeypatch.setattr(kernels, "leak_correction_factor", lambda *args: calls.append(1) or real(*args))
+    real = fused_scan.leak_correction_factor
+    monkeypatch.setattr(fused_scan, "leak_correction_factor", lambda *args: calls.append(1) or real(*args))
     settings = LIFSettings(surrogate=surrogate, leak_correction=True)
     current = torch.rand(6, 2, 10) * 0.8
     with torch.no_grad():
-        spikes, membrane = kernels.lif_scan(current, settings)
+        spikes, membrane = fused_scan.lif_scan(current, settings)
     assert spikes.grad_fn is None and membrane is None and calls == []
-    with_grad, membrane = kernels.lif_scan(current.clone().requires_grad_(), settings)
+    with_grad, membrane = fused_scan.lif_scan(current.clone().requires_grad_(), settings)
     assert membrane is None and calls                          # NG computed once gradients are needed
     assert torch.equal(with_grad.detach(), spikes) and spikes.sum() > 0
     saved = [t for t in _scan_node(with_grad).saved_tensors if t is not None]
@@ -106,9 +106,9 @@ def test_spike_only_surrogates_use_the_custom_operator():
     """paper / straight-through: torch.ops.snnbp.lif_scan (one node in a compiled graph); the others
     and keep_membrane: the autograd function."""
     x = (torch.rand(5, 3) * 0.8).requires_grad_()
-    assert "snnbp_lif_scan" in type(_scan_node(kernels.lif_scan(x, LIFSettings())[0])).__name__
-    assert type(_scan_node(kernels.lif_scan(x, LIFSettings(), keep_membrane=True)[0])).__name__ == "_LIFScanBackward"
-    assert type(_scan_node(kernels.lif_scan(x, LIFSettings(surrogate="atan"))[0])).__name__ == "_LIFScanBackward"
+    assert "snnbp_lif_scan" in type(_scan_node(fused_scan.lif_scan(x, LIFSettings())[0])).__name__
+    assert type(_scan_node(fused_scan.lif_scan(x, LIFSettings(), keep_membrane=True)[0])).__name__ == "_LIFScanBackward"
+    assert type(_scan_node(fused_scan.lif_scan(x, LIFSettings(surrogate="atan"))[0])).__name__ == "_LIFScanBackward"
     torch.library.opcheck(torch.ops.snnbp.lif_scan.default, (x.detach().clone().requires_grad_(), 0.9, 0.8, "zero",
                                                             1.25, True, True, True))
 

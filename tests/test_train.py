@@ -15,14 +15,14 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import cli, data, distributed, recipe, runs, runtime, train, train_cli
+from snnbp import cli, data, distributed, memory, recipe, runs, train, train_cli
 
 
 @pytest.fixture(autouse=True)
 def keep_the_allocator(monkeypatch):
-    """The command line switches on runtime.reuse_freed_memory(); not in the test process."""
+    """The command line switches on memory.reuse_freed_memory(); not in the test process."""
     calls = []
-    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append(1) or True)
     return calls
 
 

@@ -5,7 +5,7 @@
 Sets the run up as ``python -m snnbp.train --model vgg9 --dataset mnist --preset paper
 --timesteps 16 --init-rate 0.05 --subset 2000 --seed 0`` did
 (``results/mnist-vgg9-paper-woken-T16-n2000``): the paper's initialisation, woken by
-:func:`snnbp.depth.wake` on the first batch, then :func:`snnbp.train.fit` without a run folder,
+:func:`snnbp.wakeup.wake` on the first batch, then :func:`snnbp.train.fit` without a run folder,
 stopped after ``--steps`` SGD steps. At each step it records each hidden layer's firing rate on the
 training batch, the loss per image, the sum of the ten outputs (mean over the batch; the summed
 squared error pushes every output down when it exceeds 1) and each weight tensor's relative step

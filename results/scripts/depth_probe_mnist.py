@@ -3,7 +3,7 @@
     python results/scripts/depth_probe_mnist.py --model resnet11 --data-root ../shared/data \\
         --out results/mnist-resnet11-paper-T32/depth_probe.json
 
-``snnbp.depth.probe`` on the first ``--images`` MNIST test images (seed 0), the network built as
+``snnbp.wakeup.probe`` on the first ``--images`` MNIST test images (seed 0), the network built as
 ``paper_deep.py`` builds it (``snnbp.build(model, "mnist", preset="paper")``, seed 0): each
 layer's rate and each weight's gradient norm at every T. Writes them as JSON with
 ``awake_at`` (the smallest probed T at which every layer fires and gradient reaches the first
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import snnbp
-from snnbp import data, depth, train
+from snnbp import data, train, wakeup
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     pairs = [test_set[i] for i in range(args.images)]
     images = torch.stack([x for x, _ in pairs])
     labels = torch.tensor([int(y) for _, y in pairs])
-    result = depth.probe(net, images, labels, args.timesteps, seed=0)
+    result = wakeup.probe(net, images, labels, args.timesteps, seed=0)
     print(result.summary())
     print("awake at T =", result.awake_at)
     found = {"model": args.model, "dataset": "mnist", "preset": "paper", "images": args.images,

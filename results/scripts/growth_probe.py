@@ -39,7 +39,7 @@ import torch
 import snnbp
 from snnbp import data, recipe, train
 from snnbp.neurons import LIF
-from snnbp.record import layer_name
+from snnbp.recording import layer_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paper_deep  # noqa: E402  (the run's batches and seeds)
@@ -140,8 +140,7 @@ def main() -> None:
     net = snnbp.build("vgg9", "mnist", preset="paper", timesteps=timesteps)
     config, loss_fn = net.config, recipe.make_loss(net.config)
     train_set = data.dataset("mnist", "train", root=args.data_root, download=False)
-    perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed))
-    trained = perm[:-args.validation]
+    _, trained = paper_deep.split(len(train_set), args.seed, args.validation)
     step = int(ckpt["step"])
     batches = [(s, paper_deep.batch_at(train_set, trained, args.seed, s, config.batch_size))
                for s in range(step, step + args.batches)]

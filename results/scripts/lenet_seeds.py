@@ -22,7 +22,7 @@ import torch
 import snnbp
 from snnbp import data, train
 from snnbp.neurons import LIF
-from snnbp.record import record
+from snnbp.recording import record
 
 HERE = Path(__file__).resolve().parents[1]
 

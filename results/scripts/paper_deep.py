@@ -9,7 +9,9 @@ dropout 0.2, He initialisation; ResNet11: lr 0.0025 with batch 16, dropout 0.25,
 initialisation), SGD without momentum, weight decay 5e-4, the summed squared error of
 V_out(T)/T, Poisson input (MNIST pixels fire with probability x/2), the paper's derivative and
 leak correction, and **the paper's initialisation** (no wake-up; ``--init-rate`` wakes it, not the
-paper's method, and the folder name then says so). The learning rate stays at its initial value:
+paper's method, and the folder name then says so; so do ``--lr``, ``--surrogate`` (e.g. ``atan``, the
+modern preset's derivative, which vanishes far from threshold, the recipe otherwise unchanged) and
+``--max-norm K`` (each weight's norm held at most K times its initial norm)). The learning rate stays at its initial value:
 the scripts' first step down is after epoch 70, far beyond these runs.
 
 Why a script and not ``python -m snnbp.train``: at T = 100 one step of VGG9 takes about 9 s on
@@ -45,9 +47,9 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 import snnbp
-from snnbp import data, evaluate, recipe, runs, runtime, train
-from snnbp.depth import wake
-from snnbp.record import INPUT, layer_name
+from snnbp import data, evaluate, memory, recipe, runs, surrogate, train
+from snnbp.recording import INPUT, layer_name
+from snnbp.wakeup import wake
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLAY = 100                            # steps whose gradient norms are kept, every one
@@ -61,6 +63,13 @@ def parse() -> argparse.Namespace:
     p.add_argument("--steps", type=int, required=True, help="SGD steps in all (the run stops there)")
     p.add_argument("--init-rate", type=float, default=0.0, help="> 0: woken (not the paper's method)")
     p.add_argument("--lr", type=float, default=None, help="not the script's rate (not the paper's method)")
+    p.add_argument("--surrogate", choices=surrogate.NAMES, default="paper",
+                   help="the derivative ds/dV; anything but 'paper' is not the paper's method (only ds/dV "
+                        "changes: the leak correction and the detached leak stay as the scripts have them)")
+    p.add_argument("--max-norm", type=float, default=None,
+                   help="K > 0: after every step, scale each weight tensor whose norm exceeds K times its "
+                        "initial norm back to that bound (a max-norm constraint, Srivastava et al. 2014; "
+                        "not the paper's method)")
     p.add_argument("--data-root", required=True)
     p.add_argument("--out", help="run folder (default results/mnist-<model>-paper-T<T>)")
     p.add_argument("--seed", type=int, default=0)
@@ -76,7 +85,15 @@ def parse() -> argparse.Namespace:
 def folder(args) -> Path:
     woken = f"-woken{args.init_rate:g}" if args.init_rate > 0 else ""
     woken += f"-lr{args.lr:g}" if args.lr is not None else ""
+    woken += f"-{args.surrogate}" if args.surrogate != "paper" else ""
+    woken += f"-maxnorm{args.max_norm:g}" if args.max_norm is not None else ""
     return Path(args.out) if args.out else ROOT / "results" / f"mnist-{args.model}-paper{woken}-T{args.timesteps}"
+
+
+def split(n_train: int, seed: int, validation: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out and the trained indices: the last ``validation`` of a permutation fixed by ``seed``."""
+    perm = torch.randperm(n_train, generator=torch.Generator().manual_seed(seed))
+    return perm[-validation:], perm[:-validation]
 
 
 def step_generator(seed: int, step: int) -> int:
@@ -110,19 +127,20 @@ def loader_of(dataset, indices: torch.Tensor) -> DataLoader:
 def main() -> None:
     args = parse()
     torch.set_num_threads(args.threads)
-    runtime.reuse_freed_memory()
+    memory.reuse_freed_memory()
     out = folder(args)
     out.mkdir(parents=True, exist_ok=True)
     train.seed_everything(args.seed)
     overrides = {"init_rate": args.init_rate} if args.init_rate > 0 else {}
     if args.lr is not None:
         overrides["lr"] = args.lr
+    if args.surrogate != "paper":             # one ingredient changed: ds/dV; NG and the detached leak kept
+        overrides.update(surrogate=args.surrogate, leak_correction=True, detach_leak=True)
     net = snnbp.build(args.model, "mnist", preset="paper", timesteps=args.timesteps, **overrides)
     config = net.config
     train_set = data.dataset("mnist", "train", root=args.data_root, download=False)
     test_set = data.dataset("mnist", "test", root=args.data_root, download=False)
-    perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed))
-    held_out, trained = perm[-args.validation:], perm[:-args.validation]
+    held_out, trained = split(len(train_set), args.seed, args.validation)
     batch = config.batch_size
     optimizer, loss_fn = recipe.make_optimizer(net, config), recipe.make_loss(config)
     step = 0
@@ -133,6 +151,7 @@ def main() -> None:
         optimizer.load_state_dict(ckpt["optimizer"])
         step = int(ckpt["step"])
         wake_gains = ckpt.get("wake_gains")
+        caps = ckpt.get("caps")
         print(f"resumed {out.name} at step {step}", flush=True)
         if step < args.steps:                 # a finished run given more steps: its results are redone
             (out / runs.METRICS_FILE).unlink(missing_ok=True)
@@ -144,6 +163,8 @@ def main() -> None:
         (out / "steps.jsonl").write_text("")
     _truncate_log(out / "steps.jsonl", step)
     weights = [(layer_name(n), w) for n, w in net.named_parameters()]
+    if step == 0:                            # the bound of --max-norm: K times each initial norm
+        caps = {n: args.max_norm * float(w.detach().norm()) for n, w in weights} if args.max_norm else None
     net.train()
     with (out / "steps.jsonl").open("a") as log:
         while step < args.steps:
@@ -167,6 +188,8 @@ def main() -> None:
                 row["weight_norm"] = norms
                 row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(norms[n], 1e-12) for n, _ in weights}
             optimizer.step()
+            if caps:
+                row["capped"] = cap_norms(weights, caps)
             step += 1
             row["seconds"] = round(time.perf_counter() - tic, 3)
             log.write(json.dumps(row) + "\n")
@@ -181,8 +204,20 @@ def main() -> None:
                 print(f"step {step}: validation accuracy {acc:.4f}", flush=True)
             if step % args.checkpoint_every == 0 or step == args.steps:
                 runs.save_atomic({"model": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                                  "wake_gains": wake_gains}, last, keep_previous=out / "last.prev.pt")
+                                  "wake_gains": wake_gains, "caps": caps}, last, keep_previous=out / "last.prev.pt")
     finish(args, out, net, config, test_set, len(trained), wake_gains)
+
+
+def cap_norms(weights, caps: dict) -> list[str]:
+    """Scale each weight whose norm exceeds its bound back onto it (in place); the names of those scaled."""
+    capped = []
+    with torch.no_grad():
+        for n, w in weights:
+            norm = float(w.norm())
+            if norm > caps[n]:
+                w.mul_(caps[n] / norm)
+                capped.append(n)
+    return capped
 
 
 def _truncate_log(path: Path, step: int) -> None:

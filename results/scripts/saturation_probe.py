@@ -23,7 +23,7 @@ import torch
 import snnbp
 from snnbp import data, train
 from snnbp.neurons import LIF
-from snnbp.record import layer_name
+from snnbp.recording import layer_name
 
 
 def rates_per_neuron(net, images: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:

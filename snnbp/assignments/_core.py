@@ -8,9 +8,9 @@ the student's code runs:
 * ``answer(request, *objects) -> reply``: runs the student's objects (looked up by name in the
   notebook's namespace) on the request and returns plain data: tensors, numbers, lists, dicts.
   This is the only part that runs student code; in a graded submission it runs in the
-  submission's kernel, and its reply travels back as text (:func:`snnbp.checking.encode`);
+  submission's kernel, and its reply travels back as text (:func:`snnbp.verdicts.encode`);
 * ``judge(request, reply)``: compares the reply with the reference computed from the request, and
-  raises :class:`~snnbp.checking.Wrong` with a sentence when it differs. The grader runs it in
+  raises :class:`~snnbp.verdicts.Wrong` with a sentence when it differs. The grader runs it in
   its own process, so nothing a submission changes in its kernel reaches it.
 
 :func:`respond` is the kernel's side (request text in, reply text out), :func:`verdict` the
@@ -32,8 +32,8 @@ from typing import Any
 
 import torch
 
-from ..checking import Verdict, classify, decode, encode, generator
 from ..exercises import Exercise
+from ..verdicts import Verdict, classify, decode, encode, generator
 
 __all__ = ["Question", "Assignment", "Outcome", "run", "respond", "verdict", "outcome",
            "question_generator",

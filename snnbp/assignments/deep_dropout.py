@@ -16,12 +16,12 @@ import math
 import torch
 from torch import nn
 
-from ..checking import clone, describe, expect, expect_close, expect_shape, generator, seeded
 from ..data import digits
 from ..encoding import PoissonEncoder
 from ..exercises.ch06_deep_vgg import dropout_problem
 from ..layers import Flatten, OutputIntegrator, TimeBatched, TimeFixedDropout
 from ..neurons import LIF
+from ..verdicts import clone, describe, expect, expect_close, expect_shape, generator, seeded
 from ._core import Assignment, Question, draw_float, draw_int, draw_seed
 
 #: what the student's trained network (question 5) must reach on the digits test split (chance: 0.10)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from ..checking import Wrong, clone, expect, expect_shape, generator
 from ..exercises.ch02_lif_neuron import LIF_STEP_OUTPUTS, compare_lif_step, lif_step_cases, lif_step_reference
 from ..exercises.ch03_spike_encoding import poisson_problem
 from ..neurons import LIF
+from ..verdicts import Wrong, clone, expect, expect_shape, generator
 from ._core import Assignment, Question, draw_float, draw_int, draw_seed
 
 # -- question 1: the check of chapter 2's exercise (snnbp.exercises.ch02_lif_neuron) ----------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ..checking import Wrong, clone, expect, expect_close, expect_equal, expect_shape
 from ..neurons import LIF
 from ..surrogate import spike
+from ..verdicts import Wrong, clone, expect, expect_close, expect_equal, expect_shape
 from ._core import Assignment, Question, draw_float, draw_int
 
 

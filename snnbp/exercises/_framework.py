@@ -12,7 +12,7 @@ It runs in two places, from the same per-case decision :meth:`Exercise.problem`:
 * the grader's three parts (:mod:`snnbp.assignments`, :mod:`snnbp.grade`): ``make(generator) ->
   request`` (plain data), ``answer(request, *objects) -> reply`` (the only part that runs the
   student's code; in a graded submission in the submission's kernel) and ``judge(request, reply)``
-  (raises :class:`~snnbp.checking.Wrong`; in the grader's process). An exercise builds the three
+  (raises :class:`~snnbp.verdicts.Wrong`; in the grader's process). An exercise builds the three
   parts from its cases and reference; a graded question whose check is more than "call a function
   on inputs" (a training loop, a network) passes its own. :class:`snnbp.assignments.Question` is
   this class with a key, a title, points and the names the notebook defines.
@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from .. import validate
-from ..checking import Verdict, Wrong, classify, clone, describe, difference, expect
+from ..verdicts import Verdict, Wrong, classify, clone, describe, difference, expect
 
 __all__ = ["Case", "Exercise", "Result", "REGISTRY", "register", "names", "get", "check", "allclose", "measured"]
 
@@ -88,7 +88,7 @@ class Result(Verdict):
 
 def allclose(rtol: float = 1e-5, atol: float = 1e-6) -> Callable[[Any, Any], str | None]:
     """A ``compare``: numbers, tensors, or tuples/lists of them, elementwise within tolerances
-    (:func:`snnbp.checking.difference`)."""
+    (:func:`snnbp.verdicts.difference`)."""
     return functools.partial(difference, rtol=rtol, atol=atol)
 
 
@@ -161,7 +161,7 @@ class Exercise:
         return [Case(tuple(args)).call(fn) for args in request["cases"]]
 
     def default_judge(self, request: dict, reply: Any) -> None:
-        """Raise :class:`~snnbp.checking.Wrong` at the first case whose answer :meth:`problem` rejects."""
+        """Raise :class:`~snnbp.verdicts.Wrong` at the first case whose answer :meth:`problem` rejects."""
         cases = [Case(tuple(args)) for args in request["cases"]]
         expect(len(reply) == len(cases), f"{self.what} was not called on every input.")  # no len(): unreadable
         expect(isinstance(reply, list), f"the answers came back as {describe(reply)}, not as a list.")

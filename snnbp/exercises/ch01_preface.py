@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..checking import generator
+from ..verdicts import generator
 from . import _framework
 from ._framework import Case, measured
 

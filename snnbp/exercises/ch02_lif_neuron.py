@@ -5,8 +5,8 @@ import functools
 
 import torch
 
-from ..checking import describe, difference, generator
 from ..neurons import LIF
+from ..verdicts import describe, difference, generator
 from . import _framework
 from ._framework import Case
 

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from ..checking import describe, generator
 from ..encoding import poisson_encode
+from ..verdicts import describe, generator
 from . import _framework
 from ._framework import Case
 

@@ -5,7 +5,7 @@ import functools
 
 import torch
 
-from ..checking import generator
+from ..verdicts import generator
 from . import _framework
 from ._framework import Case, measured
 

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..checking import describe, generator
+from ..verdicts import describe, generator
 from . import _framework
 from ._framework import Case, measured
 

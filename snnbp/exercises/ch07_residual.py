@@ -5,8 +5,8 @@ import functools
 
 import torch
 
-from ..checking import generator
 from ..neurons import LIF
+from ..verdicts import generator
 from . import _framework
 from ._framework import Case, measured
 from .ch02_lif_neuron import _lif_step

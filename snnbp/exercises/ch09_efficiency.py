@@ -5,8 +5,8 @@ import functools
 
 import torch
 
-from ..checking import generator
 from ..encoding import poisson_encode
+from ..verdicts import generator
 from . import _framework
 from ._framework import Case, measured
 

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from ..checking import generator
 from ..neurons import LIF
+from ..verdicts import generator
 from . import _framework
 from ._framework import Case, measured
 

@@ -14,7 +14,7 @@ separate process started in an empty temporary folder, never inside the grader's
 2. for every question the grader draws fresh inputs (from a seed made anew for every grading
    run, which the submission never sees), sends them to the kernel, where the notebook's
    functions run on them (``--check-timeout`` seconds per question), and gets plain data back:
-   numbers, lists and tensors as JSON with raw bytes (:func:`snnbp.checking.decode`: no pickle,
+   numbers, lists and tensors as JSON with raw bytes (:func:`snnbp.verdicts.decode`: no pickle,
    no code, sizes and dtypes checked; a reply that is too large, malformed or late fails its
    question with the reason);
 3. the grader compares those answers with its own reference, **in its own process**: verdicts

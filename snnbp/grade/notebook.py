@@ -20,7 +20,7 @@ from .. import assignments as _assignments
 from ..assignments import Assignment, Outcome
 from ..assignments._core import outcome as _outcome
 from ..assignments._core import question_generator, verdict
-from ..checking import Malformed, decode, encode
+from ..verdicts import Malformed, decode, encode
 from .kernel import Kernel, shorten
 
 __all__ = ["CellRun", "Report", "is_self_check", "grade_notebook", "find_assignment", "read_reply",
@@ -117,7 +117,7 @@ def _respond_code(assignment: str, question: str, request: str) -> str:
 
 def read_reply(text: str | None) -> object:
     """The answer a kernel sent back: the ``text/plain`` form of a string of wire text
-    (:func:`snnbp.checking.decode`). Raises :class:`~snnbp.checking.Malformed` for anything else,
+    (:func:`snnbp.verdicts.decode`). Raises :class:`~snnbp.verdicts.Malformed` for anything else,
     for more than :data:`MAX_REPLY_CHARS` characters or :data:`MAX_REPLY_ELEMENTS` elements."""
     if not isinstance(text, str):
         raise Malformed("no answer came back")

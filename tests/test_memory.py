@@ -1,11 +1,11 @@
-"""snnbp.runtime: keeping freed memory, checked by counting page faults (not by timing)."""
+"""snnbp.memory: keeping freed memory, checked by counting page faults (not by timing)."""
 import platform
 import subprocess
 import sys
 
 import pytest
 
-from snnbp import runtime
+from snnbp import memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -24,9 +24,9 @@ def _huge_pages_always() -> bool:
 # pages it already has; without it, every step takes fresh pages.
 PROGRAM = """
 import resource, sys, torch
-import snnbp.runtime
+import snnbp.memory
 if sys.argv[1] == "keep":
-    assert snnbp.runtime.reuse_freed_memory()
+    assert snnbp.memory.reuse_freed_memory()
 torch.manual_seed(0)
 conv = torch.nn.Conv2d(3, 32, 3, padding=1)
 x = torch.rand(320, 3, 32, 32)
@@ -59,7 +59,7 @@ def test_freed_memory_is_reused_without_page_faults():
 @pytest.mark.skipif(not GLIBC, reason="the setting exists only with glibc")
 def test_reuse_freed_memory_is_idempotent():
     # in a child process: the setting lasts for the life of the process, and this one runs more tests
-    program = "import snnbp.runtime as r; print(r.reuse_freed_memory(), r.reuse_freed_memory())"
+    program = "import snnbp.memory as r; print(r.reuse_freed_memory(), r.reuse_freed_memory())"
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
 
@@ -71,7 +71,7 @@ def test_fit_switches_it_on_only_when_asked(tmp_path, monkeypatch):
     from snnbp import data, train
 
     calls = []
-    monkeypatch.setattr(runtime, "reuse_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(memory, "reuse_freed_memory", lambda: calls.append(1) or True)
     net = snnbp.build("mlp", "digits", timesteps=2)
     loaders = data.loaders("digits", 64, subset=(64, 32))
     train.fit(net, *loaders, epochs=1, device="cpu", quiet=True, out=tmp_path / "off")
@@ -81,6 +81,6 @@ def test_fit_switches_it_on_only_when_asked(tmp_path, monkeypatch):
 
 
 def test_elsewhere_it_says_no(monkeypatch):
-    monkeypatch.setattr(runtime, "_applied", False)
-    monkeypatch.setattr(runtime, "_glibc", lambda: None)
-    assert runtime.reuse_freed_memory() is False
+    monkeypatch.setattr(memory, "_applied", False)
+    monkeypatch.setattr(memory, "_glibc", lambda: None)
+    assert memory.reuse_freed_memory() is False

@@ -41,7 +41,7 @@ def test_record_names_residual_neurons():
 
 
 def test_layer_name_shortens_module_and_parameter_names():
-    from snnbp.record import INPUT, layer_name
+    from snnbp.recording import INPUT, layer_name
 
     assert INPUT == "input"
     table = {"features.lif1": "lif1", "features.conv3.module.weight": "conv3", "features.conv3.module": "conv3",

@@ -65,7 +65,7 @@ def _snntorch():
         import snntorch
         import snntorch.surrogate  # noqa: F401
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("snnbp.bridge needs snnTorch: pip install snntorch") from err
+        raise ImportError("snnbp.snntorch_twin needs snnTorch: pip install snntorch") from err
     return snntorch
 
 

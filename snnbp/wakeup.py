@@ -19,9 +19,9 @@ neuron fired, **every weight gradient is exactly zero**. Two tools:
 Example::
 
     >>> net = snnbp.build("vgg9", "mnist")
-    >>> p = snnbp.depth.probe(net, images, labels, timesteps=(8, 16, 32, 64, 100))
+    >>> p = snnbp.wakeup.probe(net, images, labels, timesteps=(8, 16, 32, 64, 100))
     >>> p.awake_at                    # smallest T at which every layer fires (None: none of them)
-    >>> gains = snnbp.depth.wake(net, images, rate=0.05, timesteps=16)
+    >>> gains = snnbp.wakeup.wake(net, images, rate=0.05, timesteps=16)
 
 Taught in chapter 07b (``book/07b_deep_cifar``); chapters 06 and 07 use the probe.
 """
@@ -36,7 +36,7 @@ from torch import nn
 from . import validate
 from .neurons import IF, LIF
 from .recipe import make_loss
-from .record import INPUT, layer_name, record
+from .recording import INPUT, layer_name, record
 
 __all__ = ["Probe", "probe", "choose_timesteps", "wake", "driven_layers", "SilentNetwork"]
 
@@ -146,7 +146,7 @@ def choose_timesteps(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             f"{getattr(net, 'name', 'the network')} is not awake at any T up to {longest}: "
             + (f"{', '.join(silent)} never fire" if silent else "no gradient reaches the first layer")
             + ", so every weight gradient is zero and training would change nothing. Allow a larger T "
-              "(candidates), or wake the network first (snnbp.depth.wake, or the preset field "
+              "(candidates), or wake the network first (snnbp.wakeup.wake, or the preset field "
               "init_rate=0.05: not the paper's method)")
     return result.awake_at, result
 

@@ -1,4 +1,4 @@
-"""snnbp.depth: the probe against a chain whose firing times follow from a formula; wake against
+"""snnbp.wakeup: the probe against a chain whose firing times follow from a formula; wake against
 the rates a separate recording measures; fit's init_rate option in a run folder."""
 import json
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import snnbp
-from snnbp import depth, models
+from snnbp import models, wakeup
 from snnbp.tables import FC
 
 
@@ -29,7 +29,7 @@ def chain(layers=3, weight=0.6):
 def test_probe_finds_the_first_t_at_which_the_top_of_a_chain_fires():
     net = chain(3)
     images, labels = torch.ones(2, 1, 8, 8), torch.tensor([0, 1])
-    p = depth.probe(net, images, labels, timesteps=(2, 4, 7, 8, 16))
+    p = wakeup.probe(net, images, labels, timesteps=(2, 4, 7, 8, 16))
     # layer k fires at steps 2**k, 2 * 2**k, ...: its rate at T is floor(T / 2**k) / T
     for t in p.timesteps:
         for k in (1, 2, 3):
@@ -41,10 +41,10 @@ def test_probe_finds_the_first_t_at_which_the_top_of_a_chain_fires():
 
 def test_choose_timesteps_picks_the_first_awake_t_or_says_what_to_change():
     images, labels = torch.ones(2, 1, 8, 8), torch.tensor([0, 1])
-    steps, found = depth.choose_timesteps(chain(3), images, labels, candidates=(4, 6, 8, 12))
+    steps, found = wakeup.choose_timesteps(chain(3), images, labels, candidates=(4, 6, 8, 12))
     assert steps == 8 and found.silent(6) == ["lif3"]
-    with pytest.raises(depth.SilentNetwork, match="up to 7: lif3 never fire.*init_rate=0.05"):
-        depth.choose_timesteps(chain(3), images, labels, candidates=(4, 7))
+    with pytest.raises(wakeup.SilentNetwork, match="up to 7: lif3 never fire.*init_rate=0.05"):
+        wakeup.choose_timesteps(chain(3), images, labels, candidates=(4, 7))
 
 
 def test_probe_leaves_the_network_as_it_was():
@@ -52,7 +52,7 @@ def test_probe_leaves_the_network_as_it_was():
     net = snnbp.build("lenet", "digits", timesteps=5)
     net.train()
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    depth.probe(net, torch.rand(3, 1, 8, 8), torch.tensor([1, 2, 3]), timesteps=(3, 6))
+    wakeup.probe(net, torch.rand(3, 1, 8, 8), torch.tensor([1, 2, 3]), timesteps=(3, 6))
     assert net.training and net.timesteps == 5
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert all(p.grad is None for p in net.parameters())
@@ -62,19 +62,19 @@ def test_probe_and_wake_refuse_an_ann_and_bad_arguments():
     ann = snnbp.build("mlp", "digits", spiking=False)
     x, y = torch.rand(2, 1, 8, 8), torch.tensor([0, 1])
     with pytest.raises(ValueError, match="spiking network"):
-        depth.probe(ann, x, y)
+        wakeup.probe(ann, x, y)
     with pytest.raises(ValueError, match="spiking network"):
-        depth.wake(ann, x)
+        wakeup.wake(ann, x)
     net = snnbp.build("mlp", "digits")
     with pytest.raises(ValueError, match="rate must be a firing rate in \\(0, 1\\)"):
-        depth.wake(net, x, rate=1.5)
+        wakeup.wake(net, x, rate=1.5)
     with pytest.raises(ValueError, match="timesteps must list"):
-        depth.probe(net, x, y, timesteps=())
+        wakeup.probe(net, x, y, timesteps=())
 
 
 def test_driven_layers_of_a_residual_block_include_its_conv_shortcut():
     net = snnbp.build("resnet11", "cifar10", timesteps=2)
-    driven = {name: len(weights) for name, _, weights in depth.driven_layers(net)}
+    driven = {name: len(weights) for name, _, weights in wakeup.driven_layers(net)}
     assert driven["lif1"] == 1 and driven["block1.neuron1"] == 1
     assert driven["block1.neuron2"] == 2            # second conv and the 1x1 conv shortcut
     assert driven["block4.neuron2"] == 1            # subsampling shortcut: no weights
@@ -86,8 +86,8 @@ def test_wake_brings_every_layer_of_a_silent_deep_stack_near_the_target_rate():
     net = models.custom([16, 16, "A", 32, 32, "A", FC(32)], "digits", like="vgg9", timesteps=6, dropout=0.0)
     images = snnbp.data.digits("train")[0][:32]
     labels = torch.zeros(32, dtype=torch.long)
-    assert depth.probe(net, images, labels, timesteps=(6,)).silent(6) == ["if2", "lif5"]   # the paper's init
-    gains = depth.wake(net, images, rate=0.1)
+    assert wakeup.probe(net, images, labels, timesteps=(6,)).silent(6) == ["if2", "lif5"]   # the paper's init
+    gains = wakeup.wake(net, images, rate=0.1)
     assert list(gains) == [f"lif{k}" for k in range(1, 6)] and max(gains.values()) > 1
     torch.manual_seed(0)
     net.eval()
