@@ -394,9 +394,9 @@ def build(name: str, dataset: str = "cifar10", *, spiking: bool = True, timestep
     The same as ``custom(TABLES[name], dataset, like=name, ...)``, named ``name``.
     """
     validate.choice("model", name, tuple(TABLES))
-    return custom(TABLES[name], dataset, like=name, spiking=spiking, timesteps=timesteps, dropout=dropout,
-                  preset=preset, backend=backend, shortcuts=shortcuts, name=name, image_size=image_size,
-                  **overrides)
+    return _network(TABLES[name].layers, dataset, name, spiking=spiking, timesteps=timesteps, dropout=dropout,
+                    preset=preset, backend=backend, shortcuts=shortcuts, name=name, image_size=image_size,
+                    **overrides)
 
 
 def plain_twin(net: Network) -> Network:
@@ -418,22 +418,24 @@ def custom(layers, dataset: str = "digits", *, like: str = "mlp", spiking: bool 
            **overrides) -> Network:
     """A network from your own layer table (same grammar as :data:`TABLES`), with the settings of
     ``preset`` for model ``like``, e.g. ``custom([FC(128)] * 9, "digits", like="vgg9")``."""
-    if isinstance(layers, Table):
-        layers = layers.layers
-    if not isinstance(layers, (list, tuple)) or not layers:
-        raise TypeError("layers must be a non-empty list of layer-table entries, e.g. [64, 'A', FC(128)]")
     validate.choice("like", like, tuple(TABLES))
+    return _network(layers, dataset, like, spiking=spiking, timesteps=timesteps, dropout=dropout, preset=preset,
+                    backend=backend, shortcuts=shortcuts, name=name, image_size=image_size, **overrides)
+
+
+def _network(layers, dataset: str, like: str, *, spiking, timesteps, dropout, preset, backend, shortcuts, name,
+             image_size, **overrides) -> Network:
+    """What :func:`build` and :func:`custom` share: the dataset's record gives the image shape and the
+    class count, the preset (:class:`~snnbp.presets.Preset` checks every field, ``timesteps`` and
+    ``dropout`` included) the settings, and :class:`Network` checks the layers and its own arguments:
+    each argument is checked once, by the one that reads it."""
     meta = data.info(dataset)
     size = meta.size if image_size is None else validate.count("image_size", image_size)
-    if timesteps is not None:
-        validate.count("timesteps", timesteps)
-    if dropout is not None:
-        validate.probability("dropout", dropout)
     if overrides.get("surrogate") is not None:        # a chosen surrogate brings its rule (LIF.defaults)
         for field, value in LIF.defaults(overrides["surrogate"]).items():
             overrides.setdefault(field, value)
     config = presets.get(preset, like, dataset).replace(timesteps=timesteps, dropout=dropout, **overrides)
-    return Network(tuple(layers), (meta.channels, size, size), meta.classes, config, spiking=spiking,
+    return Network(layers, (meta.channels, size, size), meta.classes, config, spiking=spiking,
                    backend=backend, shortcuts=shortcuts, name=name, dataset=dataset)
 
 
