@@ -33,7 +33,8 @@ from snnbp.recipe import make_loss, make_optimizer
 model, T = sys.argv[1], int(sys.argv[2])
 torch.manual_seed(0)
 net = snnbp.build(model, "mnist" if model == "lenet" else "cifar10", timesteps=T).train()
-x, y = torch.rand(16, *net.in_shape) * 2 - 1, torch.randint(0, 10, (16,))
+shape = net.in_shape if hasattr(net, "in_shape") else (net.info.channels, net.info.size, net.info.size)
+x, y = torch.rand(16, *shape) * 2 - 1, torch.randint(0, 10, (16,))   # net.info before issue 30
 loss_fn, opt = make_loss(net.config), make_optimizer(net, net.config)
 def step():
     opt.zero_grad(); loss_fn(net(x), y).backward(); opt.step()
