@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import data, layers, models, neurons, presets, surrogate, tables
+from . import data, layers, learnable, models, neurons, presets, surrogate, tables  # learnable: registers its neurons
 from .encoding import PoissonEncoder, poisson_encode
 from .models import Network, build
 from .neurons import IF, LIF
@@ -21,14 +21,14 @@ __version__ = "0.1.0"
 # Loaded on first use (``snnbp.train``, ``snnbp.plots``, ...): keeps ``import snnbp`` light, and
 # ``python -m snnbp.train`` free of runpy's "found in sys.modules" warning.
 _LAZY = ("train", "wakeup", "evaluate", "results", "plots", "exercises", "snntorch_twin", "grade", "assignments",
-         "memory", "recipe", "runs", "distributed", "validate", "cli", "learnable", "train_cli")
+         "memory", "recipe", "runs", "distributed", "validate", "cli", "train_cli")
 
 # The top-level API (README, 'The library in ten names'): each name also has its home module
 # (snnbp.models.build, snnbp.train.fit, snnbp.runs.load_run, ...), of which this package is the face.
 _API_LAZY = {"fit": "train", "load_run": "runs"}
 
 __all__ = ["build", "Network", "fit", "load_run", "LIF", "IF", "poisson_encode", "PoissonEncoder", "record", "Recording",
-           "models", "tables", "surrogate", "presets", "neurons", "layers", "data", *_LAZY, "__version__"]
+           "models", "tables", "surrogate", "presets", "neurons", "learnable", "layers", "data", *_LAZY, "__version__"]
 
 
 def __getattr__(name: str):

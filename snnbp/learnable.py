@@ -36,6 +36,21 @@ from .neurons import LIF, LIFSettings, register
 __all__ = ["LearnableLeakLIF", "LearnableThresholdLIF"]
 
 
+def _learnt(raw: str, to_value, to_raw, doc: str) -> property:
+    """A setting that lives in the parameter ``raw``: read as ``to_value(raw)``, assigned through
+    ``to_raw`` (which checks the value). During ``LIF.__init__`` the parameter does not exist yet and
+    the settings hold the starting value, which the subclass's ``__init__`` then copies into it."""
+    def get(self) -> float:
+        return float(to_value(getattr(self, raw).detach()))
+
+    def set(self, value: float) -> None:
+        w = to_raw(value)
+        if raw in self._parameters:
+            with torch.no_grad():
+                getattr(self, raw).fill_(w)
+    return property(get, set, doc=doc)
+
+
 @register("learnable_leak")
 class LearnableLeakLIF(LIF):
     r"""LIF neurons whose leak is learnt, one per layer: :math:`\lambda = \sigma(w)` (PLIF).
@@ -56,18 +71,8 @@ class LearnableLeakLIF(LIF):
     def dynamics(self) -> LIFSettings:
         return self.settings.replace(leak=torch.sigmoid(self.raw_leak))
 
-    @property
-    def leak(self) -> float:
-        """The live leak :math:`\\sigma(w)`; assigning one (in (0, 1)) sets :math:`w`."""
-        return float(torch.sigmoid(self.raw_leak.detach()))
-
-    @leak.setter
-    def leak(self, value: float) -> None:
-        value = _logit(value)
-        if "raw_leak" not in self._parameters:        # during LIF.__init__: the settings hold it
-            return
-        with torch.no_grad():
-            self.raw_leak.fill_(value)
+    leak = _learnt("raw_leak", torch.sigmoid, lambda leak: _logit(leak),
+                   "The live leak :math:`\\sigma(w)`; assigning one (in (0, 1)) sets :math:`w`.")
 
 
 @register("learnable_threshold")
@@ -90,18 +95,8 @@ class LearnableThresholdLIF(LIF):
     def dynamics(self) -> LIFSettings:
         return self.settings.replace(threshold=torch.exp(self.log_threshold))
 
-    @property
-    def threshold(self) -> float:
-        """The live threshold :math:`e^{w}`; assigning one (> 0) sets :math:`w`."""
-        return float(torch.exp(self.log_threshold.detach()))
-
-    @threshold.setter
-    def threshold(self, value: float) -> None:
-        value = math.log(validate.positive("threshold", value))
-        if "log_threshold" not in self._parameters:
-            return
-        with torch.no_grad():
-            self.log_threshold.fill_(value)
+    threshold = _learnt("log_threshold", torch.exp, lambda v: math.log(validate.positive("threshold", v)),
+                        "The live threshold :math:`e^{w}`; assigning one (> 0) sets :math:`w`.")
 
 
 def _logit(leak: float) -> float:

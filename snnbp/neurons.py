@@ -54,7 +54,7 @@ from . import fused_scan, validate
 from . import surrogate as _surrogate
 from .surrogate import DEFAULT, leak_correction_factor
 
-__all__ = ["LIF", "IF", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name", "neuron_names",
+__all__ = ["LIF", "IF", "Equations", "LIFSettings", "RESETS", "BACKENDS", "STEPS", "NEURONS", "register", "neuron_class", "neuron_name", "neuron_names",
            "lif_step", "lif_reference"]
 
 RESETS = ("zero", "subtract")
@@ -193,11 +193,33 @@ def _check_step(v: torch.Tensor, current: torch.Tensor) -> None:
                         "v is the membrane of the neurons current drives; from rest, v = torch.zeros_like(current)")
 
 
-def _step(v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
-    """:func:`lif_step` without its checks: the body of the reference loop."""
-    h = charge(v, current)
-    s = fire(h, p)
-    return leak(reset(h, s, p), p), s, h
+class Equations:
+    """One time step's three equations as methods, and the one place their order is written
+    (:meth:`step_equations`). :class:`LIF` inherits them; a subclass of it overrides one to change
+    the neuron. Each method is the function of the same name above."""
+
+    def charge(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        """:math:`H[t] = V[t-1] + I[t]` (:func:`snnbp.neurons.charge`)."""
+        return charge(v, current)
+
+    def fire(self, h: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        """:math:`s[t] = 1[H[t] > V_{th}]` with the surrogate backward (:func:`snnbp.neurons.fire`)."""
+        return fire(h, p)
+
+    def reset_and_leak(self, h: torch.Tensor, s: torch.Tensor, p: LIFSettings) -> torch.Tensor:
+        r""":math:`V[t] = \lambda R[t]` after the reset :math:`R[t]` (:func:`snnbp.neurons.reset`, then
+        :func:`snnbp.neurons.leak`)."""
+        return leak(reset(h, s, p), p)
+
+    def step_equations(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
+        """One time step from the three equations: ``(v_next, s, h)``, differentiable."""
+        h = self.charge(v, current, p)
+        s = self.fire(h, p)
+        return self.reset_and_leak(h, s, p), s, h
+
+
+#: :func:`lif_step` without its checks, the body of the reference loop: the plain equations.
+_step = Equations().step_equations
 
 
 #: The methods of :class:`LIF` that are one step's equations (override one to change the neuron).
@@ -256,7 +278,7 @@ def _setting(name: str) -> property:
     return property(get, set, doc=f"``settings.{name}`` (assigning it replaces ``settings``)")
 
 
-class LIF(nn.Module):
+class LIF(Equations, nn.Module):
     r"""A layer of leaky integrate-and-fire neurons: currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``.
 
     .. math::  H[t] = V[t-1] + I[t], \quad s[t] = 1[H[t] > V_{th}], \quad
@@ -398,25 +420,8 @@ class LIF(nn.Module):
         them here, e.g. ``self.settings.replace(leak=torch.sigmoid(self.raw_leak))``."""
         return self.settings
 
-    # -- one time step, as three overridable equations (each the function of the same name above) --
-    def charge(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings) -> torch.Tensor:
-        """:math:`H[t] = V[t-1] + I[t]` (:func:`snnbp.neurons.charge`)."""
-        return charge(v, current)
-
-    def fire(self, h: torch.Tensor, p: LIFSettings) -> torch.Tensor:
-        """:math:`s[t] = 1[H[t] > V_{th}]` with the surrogate backward (:func:`snnbp.neurons.fire`)."""
-        return fire(h, p)
-
-    def reset_and_leak(self, h: torch.Tensor, s: torch.Tensor, p: LIFSettings) -> torch.Tensor:
-        r""":math:`V[t] = \lambda R[t]` after the reset :math:`R[t]` (:func:`snnbp.neurons.reset`, then
-        :func:`snnbp.neurons.leak`)."""
-        return leak(reset(h, s, p), p)
-
-    def step_equations(self, v: torch.Tensor, current: torch.Tensor, p: LIFSettings):
-        """One time step from this neuron's three equations: ``(v_next, s, h)``, differentiable."""
-        h = self.charge(v, current, p)
-        s = self.fire(h, p)
-        return self.reset_and_leak(h, s, p), s, h
+    # one time step's equations, charge, fire and reset_and_leak, and their order, step_equations:
+    # inherited from Equations (override one to change the neuron)
 
     @torch.no_grad()
     def step(self, v: torch.Tensor, current: torch.Tensor):
@@ -459,7 +464,8 @@ class IF(LIF):
 
 
 #: Hidden-layer neurons by name, for ``snnbp.build(..., neuron=name)`` and a run folder's
-#: ``config.json``: ``"lif"`` (the paper's) and those :func:`register` adds (:mod:`snnbp.learnable`).
+#: ``config.json``: ``"lif"`` (the paper's) and those :func:`register` adds; ``import snnbp`` registers
+#: the shipped learnable ones (:mod:`snnbp.learnable`), so every import sees all three.
 NEURONS: dict[str, type[LIF]] = {"lif": LIF}
 
 
@@ -480,32 +486,25 @@ def register(name: str, cls: type[LIF] | None = None):
     return add if cls is None else add(cls)
 
 
-def _registry() -> dict[str, type[LIF]]:
-    """:data:`NEURONS`, with the shipped learnable neurons registered (:mod:`snnbp.learnable`
-    registers them when imported; it imports this module, so it is imported here, on first use)."""
-    from . import learnable  # noqa: F401
-    return NEURONS
-
-
 def neuron_names() -> tuple[str, ...]:
     """The names ``neuron=`` takes: ``"lif"``, the shipped learnable ones, and any registered since."""
-    return tuple(_registry())
+    return tuple(NEURONS)
 
 
 def neuron_class(name: str) -> type[LIF]:
     """The hidden-layer neuron registered as ``name`` (one of :data:`NEURONS`), or a clear error."""
-    return _registry()[validate.choice("neuron", name, tuple(_registry()))]
+    return NEURONS[validate.choice("neuron", name, tuple(NEURONS))]
 
 
 def neuron_name(neuron: str | type[LIF]) -> str:
     """``neuron`` as :data:`NEURONS` names it: a name (checked), or a registered class's name."""
     if isinstance(neuron, type):
-        for name, cls in _registry().items():
+        for name, cls in NEURONS.items():
             if cls is neuron:
                 return name
         raise TypeError(f"neuron={neuron.__qualname__} is not registered: a preset (and so build and a run "
                         f"folder) takes a neuron by name; register it first, "
                         f"snnbp.neurons.register('my_neuron', {neuron.__qualname__}) (registered: "
-                        f"{', '.join(_registry())})")
+                        f"{', '.join(NEURONS)})")
     neuron_class(neuron)
     return neuron

@@ -98,3 +98,12 @@ def test_snnbp_record_is_the_function_and_snnbp_recording_its_module():
     assert isinstance(snnbp.recording, types.ModuleType) and callable(snnbp.record)
     assert snnbp.record is snnbp.recording.record and not isinstance(snnbp.record, types.ModuleType)
     assert importlib.util.find_spec("snnbp.record") is None
+
+
+def test_the_neuron_registry_is_complete_after_any_import():
+    """``snnbp.neurons.NEURONS`` once held only "lif" until something imported snnbp.learnable."""
+    import subprocess
+    import sys
+    code = "import snnbp.neurons as n; print(sorted(n.NEURONS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['learnable_leak', 'learnable_threshold', 'lif']"
