@@ -274,7 +274,7 @@ def load_run(run_dir: str | os.PathLike, *, checkpoint: str = "best", device: st
         raise FileNotFoundError(f"{path} not found (checkpoints are not committed; rerun the training or pass {other})")
     fields = saved_fields(cfg["preset"])
     model = build(cfg["model"], cfg["dataset"], spiking=cfg.get("spiking", True), preset=cfg["preset"]["name"],
-                  **fields)
+                  image_size=cfg.get("image_size"), **fields)
     try:
         state = load_checkpoint(path, map_location=device)
     except CheckpointError as err:
@@ -378,7 +378,7 @@ def describe(model: nn.Module, config: Preset, epochs: int, device: torch.device
         "dataset": getattr(net, "dataset", None),
         "spiking": getattr(net, "spiking", None),
         "timesteps": getattr(net, "timesteps", None),
-        "image_size": getattr(getattr(net, "info", None), "size", None),
+        "image_size": (getattr(net, "in_shape", None) or (None, None))[1],
         "epochs": epochs,
         "batch_size": getattr(train_loader, "batch_size", None),
         "train_examples": distributed.length(getattr(train_loader, "dataset", None)),

@@ -282,8 +282,7 @@ def _check_spikes(net: nn.Module, spikes) -> torch.Tensor:
     """``spikes`` as ``net``'s encoded input ``[T, B, C, H, W]`` in the dtype of its weights."""
     fix = "compare takes encoded input spikes [T, B, C, H, W]: use net.encode(images)"
     validate.tensor("spikes", spikes)
-    info = getattr(net, "info", None)
-    chw = (info.channels, info.size, info.size) if info is not None else None
+    chw = tuple(net.in_shape) if getattr(net, "in_shape", None) is not None else None
     expected = f"[T, B, {', '.join(map(str, chw))}]" if chw else "[T, B, C, H, W]"
     if spikes.dim() == 4 and (chw is None or tuple(spikes.shape[1:]) == chw):
         raise ValueError(f"spikes has shape {tuple(spikes.shape)}, images [B, C, H, W] rather than spikes: {fix}")

@@ -1,5 +1,7 @@
 """Every model: weight shapes and counts from the paper's layer tables (transcribed here by hand),
 the ANN twin, and the forward pass against a plain-torch re-implementation."""
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -424,3 +426,21 @@ def test_layer_names_are_the_recorded_names():
         net(torch.rand(1, 1, 8, 8))
     assert rec.names == ["input", *net.layer_names()]
     assert models.build("mlp", "digits", spiking=False).layer_names() == []
+
+
+def test_a_run_of_scaled_up_images_records_their_size_and_loads_again(tmp_path):
+    """config.json keeps image_size (it once came from a dataset record the network no longer
+    holds, and load_run did not pass it back): the run folder rebuilds the same network."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from snnbp import runs, train
+    torch.manual_seed(0)
+    net = snnbp.build("vgg9", "digits", image_size=16, timesteps=2)
+    images, labels = torch.rand(8, 1, 16, 16), torch.randint(0, 10, (8,))
+    loader = DataLoader(TensorDataset(images, labels), batch_size=4)
+    train.fit(net, loader, loader, epochs=1, device="cpu", quiet=True, out=tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["image_size"] == 16
+    again, _ = runs.load_run(tmp_path / "run")
+    assert again.in_shape == (1, 16, 16)
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), net.state_dict().values()))
