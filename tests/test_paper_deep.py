@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from test_data import fake_mnist
 
+from snnbp.recording import layer_name
 from snnbp.runs import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +87,34 @@ def test_the_labelled_options_max_norm_and_surrogate(tmp_path):
     assert sorted(log(out)[0]["capped"]) == sorted(initial)     # the first step: every weight (K < 1)
     preset = json.loads((out / "config.json").read_text())["preset"]
     assert (preset["surrogate"], preset["leak_correction"], preset["detach_leak"]) == ("atan", True, True)
+
+
+def test_the_labelled_option_max_step(tmp_path):
+    """--max-step R bounds each weight's step: lr * |grad| <= R * |W|. The oracle is SGD's update
+    written out, W2 = W1 - lr * (g + wd * W1), between the checkpoints before and after step 2
+    (woken, so that gradient flows at T = 4): a clipped weight moves by R * |W1| give or take the
+    weight decay's lr * wd * |W1|; an unclipped one had a logged gradient within the bound."""
+    fake_mnist(tmp_path / "data", n_train=68, n_test=10)
+    out = tmp_path / "clipped"
+    bound = 1e-4
+    cmd = [sys.executable, str(SCRIPT), "--model", "vgg9", "--timesteps", "4", "--steps", "2",
+           "--init-rate", "0.05", "--data-root", str(tmp_path / "data"), "--out", str(out),
+           "--validation", "20", "--threads", "1", "--checkpoint-every", "1", "--max-step", str(bound)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    before = torch.load(out / "last.prev.pt", weights_only=True)
+    after = torch.load(out / "last.pt", weights_only=True)
+    assert (before["step"], after["step"]) == (1, 2)
+    row = log(out)[1]
+    lr, decay = 0.0033, 5e-4                                  # src/cifar10_VGG9.py
+    assert row["step_clipped"], f"a bound of {bound} clips some weight's step"
+    for key, w1 in before["model"].items():
+        name = layer_name(key)
+        moved = float((after["model"][key] - w1).double().norm())
+        norm = float(w1.double().norm())
+        assert abs(norm - row["weight_norm"][name]) < 1e-5 * norm, name      # the logged W1
+        if name in row["step_clipped"]:
+            assert abs(moved - bound * norm) <= 1.01 * lr * decay * norm, name
+        else:
+            assert lr * row["grad_norm"][name] <= bound * norm, name
+            assert moved <= lr * row["grad_norm"][name] + 1.01 * lr * decay * norm, name

@@ -11,7 +11,8 @@ V_out(T)/T, Poisson input (MNIST pixels fire with probability x/2), the paper's 
 leak correction, and **the paper's initialisation** (no wake-up; ``--init-rate`` wakes it, not the
 paper's method, and the folder name then says so; so do ``--lr``, ``--surrogate`` (e.g. ``atan``, the
 modern preset's derivative, which vanishes far from threshold, the recipe otherwise unchanged) and
-``--max-norm K`` (each weight's norm held at most K times its initial norm)). The learning rate stays at its initial value:
+``--max-norm K`` (each weight's norm held at most K times its initial norm) and ``--max-step R``
+(each step at most R times its weight's norm)). The learning rate stays at its initial value:
 the scripts' first step down is after epoch 70, far beyond these runs.
 
 Why a script and not ``python -m snnbp.train``: at T = 100 one step of VGG9 takes about 9 s on
@@ -70,6 +71,10 @@ def parse() -> argparse.Namespace:
                    help="K > 0: after every step, scale each weight tensor whose norm exceeds K times its "
                         "initial norm back to that bound (a max-norm constraint, Srivastava et al. 2014; "
                         "not the paper's method)")
+    p.add_argument("--max-step", type=float, default=None,
+                   help="R > 0: before every step, scale each weight's gradient down so that the step "
+                        "lr * |grad| is at most R times the weight's norm (a relative-step clip, as in "
+                        "LARS, You et al. 2017, used as a bound only; not the paper's method)")
     p.add_argument("--data-root", required=True)
     p.add_argument("--out", help="run folder (default results/mnist-<model>-paper-T<T>)")
     p.add_argument("--seed", type=int, default=0)
@@ -87,6 +92,7 @@ def folder(args) -> Path:
     woken += f"-lr{args.lr:g}" if args.lr is not None else ""
     woken += f"-{args.surrogate}" if args.surrogate != "paper" else ""
     woken += f"-maxnorm{args.max_norm:g}" if args.max_norm is not None else ""
+    woken += f"-maxstep{args.max_step:g}" if args.max_step is not None else ""
     return Path(args.out) if args.out else ROOT / "results" / f"mnist-{args.model}-paper{woken}-T{args.timesteps}"
 
 
@@ -187,6 +193,8 @@ def main() -> None:
                 norms = {n: float(w.detach().double().norm()) for n, w in weights}   # float64: no overflow
                 row["weight_norm"] = norms
                 row["relative_step"] = {n: config.lr * row["grad_norm"][n] / max(norms[n], 1e-12) for n, _ in weights}
+            if args.max_step:
+                row["step_clipped"] = clip_steps(weights, config.lr, args.max_step)
             optimizer.step()
             if caps:
                 row["capped"] = cap_norms(weights, caps)
@@ -218,6 +226,21 @@ def cap_norms(weights, caps: dict) -> list[str]:
                 w.mul_(caps[n] / norm)
                 capped.append(n)
     return capped
+
+
+def clip_steps(weights, lr: float, bound: float) -> list[str]:
+    """Scale each gradient whose step ``lr * |grad|`` exceeds ``bound * |W|`` down to it (in place);
+    the names of those scaled. Weight decay is added by the optimizer afterwards (5e-4 of W)."""
+    clipped = []
+    with torch.no_grad():
+        for n, w in weights:
+            if w.grad is None:
+                continue
+            step, limit = lr * float(w.grad.norm()), bound * float(w.norm())
+            if step > limit:
+                w.grad.mul_(limit / step)
+                clipped.append(n)
+    return clipped
 
 
 def _truncate_log(path: Path, step: int) -> None:
