@@ -51,6 +51,15 @@ def _learnt(raw: str, to_value, to_raw, doc: str) -> property:
     return property(get, set, doc=doc)
 
 
+def _logit(leak: float) -> float:
+    """:math:`\\mathrm{logit}(\\lambda)` of a leak in (0, 1), or a clear error."""
+    leak = validate.leak("leak", leak)
+    if leak >= 1:
+        raise ValueError("a learnable leak must lie in (0, 1): it is sigmoid(w), which never reaches 1 "
+                         "(for no leak at all, use snnbp.IF or LIF(leak=1.0))")
+    return math.log(leak / (1 - leak))
+
+
 @register("learnable_leak")
 class LearnableLeakLIF(LIF):
     r"""LIF neurons whose leak is learnt, one per layer: :math:`\lambda = \sigma(w)` (PLIF).
@@ -71,7 +80,7 @@ class LearnableLeakLIF(LIF):
     def dynamics(self) -> LIFSettings:
         return self.settings.replace(leak=torch.sigmoid(self.raw_leak))
 
-    leak = _learnt("raw_leak", torch.sigmoid, lambda leak: _logit(leak),
+    leak = _learnt("raw_leak", torch.sigmoid, _logit,
                    "The live leak :math:`\\sigma(w)`; assigning one (in (0, 1)) sets :math:`w`.")
 
 
@@ -97,12 +106,3 @@ class LearnableThresholdLIF(LIF):
 
     threshold = _learnt("log_threshold", torch.exp, lambda v: math.log(validate.positive("threshold", v)),
                         "The live threshold :math:`e^{w}`; assigning one (> 0) sets :math:`w`.")
-
-
-def _logit(leak: float) -> float:
-    """:math:`\\mathrm{logit}(\\lambda)` of a leak in (0, 1), or a clear error."""
-    leak = validate.leak("leak", leak)
-    if leak >= 1:
-        raise ValueError("a learnable leak must lie in (0, 1): it is sigmoid(w), which never reaches 1 "
-                         "(for no leak at all, use snnbp.IF or LIF(leak=1.0))")
-    return math.log(leak / (1 - leak))
