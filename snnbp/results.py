@@ -81,6 +81,7 @@ def collect(root: str | os.PathLike = "results") -> list[dict]:
             "evaluation": json.loads(evaluation.read_text()) if evaluation.exists() else None,
             "old_gradient": bool(cfg.get("spiking", True)) and "detach_leak" not in preset,
             "note": (folder / NOTE_FILE).read_text().strip() if (folder / NOTE_FILE).exists() else "",
+            "options": cfg.get("options") or {},
         })
     return runs
 
@@ -102,21 +103,28 @@ def _changed(run: dict) -> list[str]:
 def kind(run: dict | None) -> str:
     """How a run compares with the paper: ``"reproduction"`` (paper preset, its T and epochs, the whole
     training set), else ``"reduced: ..."`` and/or ``"changed: ..."`` naming what differs from the paper
-    preset, after ``"not the paper's method (<preset> preset)"`` for any other preset; ``"not in the
-    paper"`` for pairs the paper does not report; ``""`` for no run."""
+    preset, after ``"not the paper's method (<preset> preset)"`` for any other preset, or
+    ``"not the paper's method (options: max_norm=2, ...)"`` for a run whose config.json names training
+    options beside the preset (``options``: the labelled options of ``results/scripts/paper_deep.py``);
+    ``"not in the paper"`` for pairs the paper does not report; ``""`` for no run."""
     from . import presets
 
     if run is None:
         return ""
     woken = (run.get("preset_fields") or {}).get("init_rate") or 0
-    wake = [f"not the paper's initialisation (woken to init_rate={woken})"] if woken > 0 else []
+    labelled = [f"not the paper's initialisation (woken to init_rate={woken})"] if woken > 0 else []
+    options = run.get("options") or {}
+    if options:
+        labelled.insert(0, "not the paper's method (options: "
+                    + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in options.items()) + ")")
     if (run["model"], run["dataset"]) not in {(e["model"], e["dataset"]) for e in PAPER}:
         changed = [c for c in _changed(run) if not c.startswith("init_rate=")]
         method = [] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]
-        return "; ".join(["not in the paper"] + method + wake
+        return "; ".join(["not in the paper"] + method + labelled
                          + ([f"changed: {', '.join(changed)}"] if changed else []))
     paper = presets.get("paper", run["model"], run["dataset"])
-    other = ([] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]) + wake
+    other = ([] if run["preset"] == "paper" else [f"not the paper's method ({run['preset']} preset)"]) + labelled
     cut = []
     if (run.get("timesteps") or 0) < paper.timesteps:
         cut.append(f"T={run['timesteps']} (paper {paper.timesteps})")

@@ -69,7 +69,6 @@ def test_the_labelled_options_max_norm_and_surrogate(tmp_path):
     the run says so."""
     import snnbp
     from snnbp import train
-    from snnbp.recording import layer_name
 
     fake_mnist(tmp_path / "data", n_train=68, n_test=10)
     out = tmp_path / "capped"
@@ -118,3 +117,5 @@ def test_the_labelled_option_max_step(tmp_path):
         else:
             assert lr * row["grad_norm"][name] <= bound * norm, name
             assert moved <= lr * row["grad_norm"][name] + 1.01 * lr * decay * norm, name
+    described = json.loads((out / "config.json").read_text())        # labelled in the run folder
+    assert described["options"] == {"max_step": bound}, described.get("options")

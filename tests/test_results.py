@@ -52,6 +52,12 @@ def test_kind_names_what_differs_from_the_paper(tmp_path):
     assert results.kind(full) == "reproduction"
     modern = dict(full, preset="modern")
     assert results.kind(modern).startswith("not the paper's method (modern preset)")
+    capped = dict(full, options={"max_norm": 2.0, "max_step": 0.01})    # paper_deep.py's options
+    assert results.kind(capped) == "not the paper's method (options: max_norm=2, max_step=0.01)"
+    config = json.loads((tmp_path / "mnist-lenet" / "config.json").read_text())
+    (tmp_path / "mnist-lenet" / "config.json").write_text(json.dumps(dict(config, options={"max_norm": 2})))
+    read = {r["run"]: r for r in results.collect(tmp_path)}["mnist-lenet"]
+    assert results.kind(read).startswith("not the paper's method (options: max_norm=2); reduced: T=20")
 
 
 def test_cli_prints_the_table(tmp_path, capsys):

@@ -291,6 +291,9 @@ def finish(args, out: Path, net, config, test_set, n_train: int, wake_gains) -> 
         "test_seconds": time.perf_counter() - tic})
     if wake_gains:
         described["wake_gains"] = wake_gains
+    options = {k: v for k, v in (("max_norm", args.max_norm), ("max_step", args.max_step)) if v is not None}
+    if options:                               # labelled options, not the paper's: results.kind names them
+        described["options"] = options
     runs.save_atomic(json.dumps(described, indent=2) + "\n", out / "config.json")
     print(f"{out.name}: test accuracy {acc:.4f} on {n} test images after {args.steps} steps", flush=True)
 
